@@ -1,0 +1,221 @@
+/**
+ * Every error slotwise raises is a {@link SlotwiseError} with a stable string `code`.
+ * Branch on the class or on `code`, never on the message text: messages may be reworded,
+ * codes never change. The table of codes lives in `docs/reference/errors.md`.
+ */
+
+/** The stable codes of every error slotwise raises. */
+export const ErrorCode = {
+  InvalidArgument: 'SLOTWISE_INVALID_ARGUMENT',
+  ExecutorClosed: 'SLOTWISE_EXECUTOR_CLOSED',
+  DuplicateTask: 'SLOTWISE_DUPLICATE_TASK',
+  UnknownTask: 'SLOTWISE_UNKNOWN_TASK',
+  TaskModuleImportFailed: 'SLOTWISE_TASK_MODULE_IMPORT_FAILED',
+  UncloneableValue: 'SLOTWISE_UNCLONEABLE_VALUE',
+  TaskFailed: 'SLOTWISE_TASK_FAILED',
+  TaskTimeout: 'SLOTWISE_TASK_TIMEOUT',
+  TaskAborted: 'SLOTWISE_TASK_ABORTED',
+  WorkerDied: 'SLOTWISE_WORKER_DIED',
+  DeferTimeout: 'SLOTWISE_DEFER_TIMEOUT',
+  DeferAborted: 'SLOTWISE_DEFER_ABORTED',
+  DeferConditionFailed: 'SLOTWISE_DEFER_CONDITION_FAILED',
+  DeferInProgress: 'SLOTWISE_DEFER_IN_PROGRESS',
+  NoHandle: 'SLOTWISE_NO_HANDLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every slotwise error. */
+export class SlotwiseError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** An option or argument had the wrong type or value. */
+export class InvalidArgumentError extends SlotwiseError {
+  readonly argument: string;
+  readonly value: unknown;
+
+  constructor(argument: string, expected: string, value: unknown) {
+    super(ErrorCode.InvalidArgument, `Expected \`${argument}\` to be ${expected}, got ${describeValue(value)}`);
+    this.argument = argument;
+    this.value = value;
+  }
+}
+
+/** `run` was called after `close`, or the run was still queued when the executor closed. */
+export class ExecutorClosedError extends SlotwiseError {
+  constructor(message = 'The executor is closed: no new task can run on it') {
+    super(ErrorCode.ExecutorClosed, message);
+  }
+}
+
+/** Two tasks with one id were defined in the same module. */
+export class DuplicateTaskError extends SlotwiseError {
+  readonly taskId: string;
+  readonly moduleUrl: string;
+
+  constructor(taskId: string, moduleUrl: string) {
+    super(ErrorCode.DuplicateTask, `Task \`${taskId}\` is defined twice in ${moduleUrl}`);
+    this.taskId = taskId;
+    this.moduleUrl = moduleUrl;
+  }
+}
+
+/** The task module was imported but defines no task with the requested id. */
+export class UnknownTaskError extends SlotwiseError {
+  readonly taskId: string;
+  readonly moduleUrl: string;
+  readonly knownTaskIds: readonly string[];
+
+  constructor(taskId: string, moduleUrl: string, knownTaskIds: readonly string[]) {
+    const known = knownTaskIds.length > 0 ? knownTaskIds.map((id) => `\`${id}\``).join(', ') : 'none';
+    super(ErrorCode.UnknownTask, `No task \`${taskId}\` is defined in ${moduleUrl} (it defines: ${known})`);
+    this.taskId = taskId;
+    this.moduleUrl = moduleUrl;
+    this.knownTaskIds = knownTaskIds;
+  }
+}
+
+/** A worker thread could not import the task's module. */
+export class TaskModuleImportError extends SlotwiseError {
+  readonly moduleUrl: string;
+
+  constructor(moduleUrl: string, cause: unknown) {
+    super(ErrorCode.TaskModuleImportFailed, `Could not import task module ${moduleUrl}: ${messageOf(cause)}`, {
+      cause,
+    });
+    this.moduleUrl = moduleUrl;
+  }
+}
+
+/** A task's input or output cannot be copied between threads (structured clone). */
+export class UncloneableValueError extends SlotwiseError {
+  /** Which value could not cross: the task's `input` or its `output`. */
+  readonly direction: 'input' | 'output';
+  /** Where in the value the offending part sits, e.g. `input.user.onSave`. */
+  readonly path: string;
+
+  constructor(direction: 'input' | 'output', path: string, cause?: unknown) {
+    super(
+      ErrorCode.UncloneableValue,
+      `The task's ${direction} cannot be copied between threads: \`${path}\` is not structured-cloneable` +
+        (cause === undefined ? '' : ` (${messageOf(cause)})`),
+      { cause },
+    );
+    this.direction = direction;
+    this.path = path;
+  }
+}
+
+/** The task body threw (or rejected). The task's own error is the `cause`. */
+export class TaskFailedError extends SlotwiseError {
+  readonly taskId: string;
+  readonly executionId: string;
+
+  constructor(taskId: string, executionId: string, cause: unknown) {
+    super(ErrorCode.TaskFailed, `Task \`${taskId}\` failed: ${messageOf(cause)}`, { cause });
+    this.taskId = taskId;
+    this.executionId = executionId;
+  }
+}
+
+/** The run took longer than its `timeoutMs`. */
+export class TaskTimeoutError extends SlotwiseError {
+  readonly taskId: string;
+  readonly timeoutMs: number;
+
+  constructor(taskId: string, timeoutMs: number) {
+    super(ErrorCode.TaskTimeout, `Task \`${taskId}\` did not finish within ${timeoutMs} ms`);
+    this.taskId = taskId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The run's `signal` was aborted. The abort reason is the `cause`. */
+export class TaskAbortedError extends SlotwiseError {
+  readonly taskId: string;
+
+  constructor(taskId: string, reason: unknown) {
+    super(ErrorCode.TaskAborted, `Task \`${taskId}\` was aborted: ${messageOf(reason)}`, { cause: reason });
+    this.taskId = taskId;
+  }
+}
+
+/** The worker thread running the task died (it exited, or crashed). */
+export class WorkerDiedError extends SlotwiseError {
+  readonly taskId: string;
+
+  constructor(taskId: string, cause: unknown) {
+    super(ErrorCode.WorkerDied, `The worker thread running task \`${taskId}\` died: ${messageOf(cause)}`, { cause });
+    this.taskId = taskId;
+  }
+}
+
+/** `deferUntil` gave up after its `timeoutMs`. The task holds its slot again. */
+export class DeferTimeoutError extends SlotwiseError {
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(ErrorCode.DeferTimeout, `The deferred condition did not hold within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** `deferUntil` was aborted (its own signal, or the run was cancelled). The task holds its slot again. */
+export class DeferAbortedError extends SlotwiseError {
+  constructor(reason: unknown) {
+    super(ErrorCode.DeferAborted, `The deferral was aborted: ${messageOf(reason)}`, { cause: reason });
+  }
+}
+
+/** The deferred condition threw. The task holds its slot again; the condition's error is the `cause`. */
+export class DeferConditionError extends SlotwiseError {
+  constructor(cause: unknown) {
+    super(ErrorCode.DeferConditionFailed, `The deferred condition threw: ${messageOf(cause)}`, { cause });
+  }
+}
+
+/** `deferUntil` was called while another `deferUntil` of the same task was still running. */
+export class DeferInProgressError extends SlotwiseError {
+  constructor() {
+    super(ErrorCode.DeferInProgress, 'A deferral of this task is already in progress; await it before deferring again');
+  }
+}
+
+/** The task was run without a handle but tried to use one. */
+export class NoHandleError extends SlotwiseError {
+  constructor(taskId: string) {
+    super(
+      ErrorCode.NoHandle,
+      `Task \`${taskId}\` was not given a handle: declare a second parameter or pass \`{ handle: true }\` to defineTask`,
+    );
+  }
+}
+
+/** Builds `` `0` (number) ``-style descriptions for error messages. */
+export function describeValue(value: unknown): string {
+  if (value === null) return '`null`';
+  if (value === undefined) return '`undefined`';
+  const type = typeof value;
+  if (type === 'function') return `a function (${(value as { name?: string }).name || 'anonymous'})`;
+  if (type === 'object') {
+    const ctor = (value as object).constructor?.name ?? 'Object';
+    return `an object (${ctor})`;
+  }
+  if (type === 'string') return `\`${JSON.stringify(value)}\` (string)`;
+  return `\`${String(value)}\` (${type})`;
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,68 @@
+/**
+ * Events an {@link Executor} emits for every run. Times are `performance.now()` milliseconds
+ * (`at`), so lanes of a timeline can be drawn from them directly.
+ */
+export interface TaskEventBase {
+  readonly executionId: string;
+  readonly taskId: string;
+  /** When it happened, in `performance.now()` ms. */
+  readonly at: number;
+}
+
+/** The run got its first slot and was sent to a worker thread. */
+export interface TaskStartedEvent extends TaskEventBase {
+  readonly queuedMs: number;
+}
+
+/** The run gave its slot back inside `deferUntil`. */
+export type TaskDeferredEvent = TaskEventBase;
+
+/** The run has a slot again after a deferral. */
+export interface TaskResumedEvent extends TaskEventBase {
+  /** How long this deferral lasted, slot released to slot granted. */
+  readonly deferredMs: number;
+}
+
+/** The run finished; its slot is free again. */
+export interface TaskFinishedEvent extends TaskEventBase {
+  /** From first slot to the end, deferred time included. */
+  readonly durationMs: number;
+  /** Total time spent without a slot in deferrals. */
+  readonly deferredMs: number;
+  readonly deferrals: number;
+}
+
+export interface TaskFailedEvent extends TaskFinishedEvent {
+  readonly error: Error;
+}
+
+export interface ExecutorEvents {
+  taskStarted: [TaskStartedEvent];
+  taskDeferred: [TaskDeferredEvent];
+  taskResumed: [TaskResumedEvent];
+  taskCompleted: [TaskFinishedEvent];
+  taskFailed: [TaskFailedEvent];
+  /** A worker thread failed while it ran no task (Piscina replaces it). */
+  workerError: [Error];
+}
+
+export interface ExecutorMetrics {
+  /** The number of slots. */
+  readonly maxConcurrentTasks: number;
+  /** Runs holding a slot now. Never more than `maxConcurrentTasks`. */
+  readonly activeTasks: number;
+  /** Runs parked in `deferUntil` without a slot. */
+  readonly deferredTasks: number;
+  /** Runs back from a deferral, waiting for a slot. */
+  readonly reclaimingTasks: number;
+  /** Slots free now. */
+  readonly availableSlots: number;
+  /** Runs waiting for their first slot. */
+  readonly queuedTasks: number;
+  /** Runs that started and have finished, with success or not. */
+  readonly totalExecuted: number;
+  /** Of those, the ones that failed (threw, timed out, were aborted, lost their thread). */
+  readonly totalFailed: number;
+  /** Deferrals (slot given back) over all runs. */
+  readonly totalDeferrals: number;
+}

@@ -1,0 +1,405 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { Piscina } from 'piscina';
+import { v7 as uuidv7 } from 'uuid';
+import {
+  ExecutorClosedError,
+  InvalidArgumentError,
+  TaskAbortedError,
+  TaskFailedError,
+  TaskTimeoutError,
+  UncloneableValueError,
+  WorkerDiedError,
+} from '../errors.js';
+import {
+  type Cell,
+  ACTIVE,
+  CANCELLED,
+  CONTROL,
+  RECLAIMING,
+  RELEASED,
+  STATE,
+  WORKER,
+  createCell,
+  waitForNotify,
+} from '../slots/handshake.js';
+import { Semaphore } from '../slots/semaphore.js';
+import { SlotToken } from '../slots/slot-token.js';
+import { findUncloneable } from '../task/cloneable.js';
+import { type TaskDefinition, toModuleUrl } from '../task/define-task.js';
+import { type TaskRequest, type TaskResponse, reviveError } from '../task/wire.js';
+import { leastActiveBalancer } from './balancer.js';
+import type { ExecutorEvents, ExecutorMetrics } from './events.js';
+import { Execution } from './execution.js';
+import {
+  type ExecutorOptions,
+  type FilledExecutorOptions,
+  type RunOptions,
+  fillExecutorOptions,
+  validateRunOptions,
+} from './options.js';
+
+/** A task given by the module that defines it and its id, for tasks the main thread has not imported. */
+export interface TaskReference {
+  /** `file:` URL or absolute path of the module that defines the task. */
+  readonly module: string | URL;
+  readonly id: string;
+}
+
+export interface CloseOptions {
+  /**
+   * How long to wait for running tasks (deferred ones included) before cancelling them through
+   * their handles and then terminating the threads. Default: wait for as long as they take.
+   */
+  readonly timeoutMs?: number;
+}
+
+const WORKER_URL = new URL('../../workers/task-worker.js', import.meta.url);
+
+/**
+ * Runs tasks on a pool of worker threads, never more than `maxConcurrentTasks` active at once.
+ *
+ * Admission is a main-thread {@link Semaphore} of slots: a run takes a slot before it is sent
+ * to a thread and gives it back when it ends. A task that defers gives its slot back while it
+ * waits, through the handshake in `slots/handshake.ts`, and takes one again (ahead of new
+ * runs) before it continues. See {@link Execution} for the states of one run.
+ */
+export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDisposable {
+  readonly options: FilledExecutorOptions;
+  readonly #semaphore: Semaphore;
+  readonly #pool: Piscina<TaskRequest, TaskResponse>;
+  /** Per worker threadId: its runs that hold no slot (for the balancer). */
+  readonly #slotless = new Map<number, number>();
+  readonly #queued = new Set<Execution>();
+  readonly #running = new Set<Execution>();
+  #deferred = 0;
+  #reclaiming = 0;
+  #totalExecuted = 0;
+  #totalFailed = 0;
+  #totalDeferrals = 0;
+  #closing: Promise<void> | null = null;
+  #terminating = false;
+  #idle: (() => void) | null = null;
+
+  constructor(options: ExecutorOptions = {}) {
+    super();
+    this.options = fillExecutorOptions(options);
+    this.#semaphore = new Semaphore(this.options.maxConcurrentTasks);
+    this.#pool = new Piscina<TaskRequest, TaskResponse>({
+      filename: WORKER_URL.href,
+      minThreads: this.options.threads,
+      maxThreads: this.options.threads,
+      concurrentTasksPerWorker: this.options.maxTasksPerThread,
+      idleTimeout: Infinity,
+      loadBalancer: leastActiveBalancer(this.#slotless),
+    });
+    // Piscina emits 'error' for a thread that fails while it runs no task. Unhandled, an
+    // 'error' event would throw; pass it on under a name that does not.
+    this.#pool.on('error', (error: Error) => this.emit('workerError', error));
+  }
+
+  /**
+   * Runs `task` with `input` and resolves with its output.
+   *
+   * Rejects with `TaskFailedError` (the task threw; its error is the `cause`), `TaskTimeoutError`,
+   * `TaskAbortedError`, `WorkerDiedError`, `UncloneableValueError`, `UnknownTaskError`,
+   * `TaskModuleImportError`, `ExecutorClosedError` or `InvalidArgumentError`.
+   */
+  run<Input, Output>(task: TaskDefinition<Input, Output>, input: Input, options?: RunOptions): Promise<Output>;
+  run(task: TaskReference, input?: unknown, options?: RunOptions): Promise<unknown>;
+  run(task: TaskDefinition | TaskReference, input?: unknown, options: RunOptions = {}): Promise<unknown> {
+    if (this.#closing !== null) return Promise.reject(new ExecutorClosedError());
+    let request: TaskRequest;
+    try {
+      request = toRequest(task, input);
+      validateRunOptions(options);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) return Promise.reject(new TaskAbortedError(request.taskId, signal.reason));
+
+    return new Promise((resolve, reject) => {
+      const execution = new Execution(request, resolve, reject, performance.now());
+      if (this.#semaphore.tryTake()) {
+        this.#start(execution, timeoutMs);
+      } else {
+        this.#queued.add(execution);
+        execution.waiter = this.#semaphore.enqueue(() => {
+          this.#queued.delete(execution);
+          this.#start(execution, timeoutMs);
+        }, false);
+      }
+      if (signal !== undefined) {
+        const onAbort = (): void => this.#cancel(execution, new TaskAbortedError(request.taskId, signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+        execution.removeAbortListener = () => signal.removeEventListener('abort', onAbort);
+      }
+    });
+  }
+
+  /** True when a slot is free now. */
+  hasCapacity(): boolean {
+    return this.#semaphore.available > 0;
+  }
+
+  metrics(): ExecutorMetrics {
+    return {
+      maxConcurrentTasks: this.#semaphore.size,
+      activeTasks: this.#semaphore.size - this.#semaphore.available,
+      deferredTasks: this.#deferred,
+      reclaimingTasks: this.#reclaiming,
+      availableSlots: this.#semaphore.available,
+      queuedTasks: this.#queued.size,
+      totalExecuted: this.#totalExecuted,
+      totalFailed: this.#totalFailed,
+      totalDeferrals: this.#totalDeferrals,
+    };
+  }
+
+  /**
+   * Stops taking runs: queued runs reject with `ExecutorClosedError`, running ones (deferred
+   * included) finish, then the threads stop. With `timeoutMs`, runs still going after it are
+   * cancelled through their handles and their threads terminated; they reject with
+   * `ExecutorClosedError`. Calling it again returns the same promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing === null) {
+      const { timeoutMs } = options;
+      if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+        return Promise.reject(new InvalidArgumentError('timeoutMs', 'a number of ms >= 0', timeoutMs));
+      }
+      this.#closing = this.#shutDown(timeoutMs);
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutDown(timeoutMs: number | undefined): Promise<void> {
+    for (const execution of [...this.#queued]) {
+      this.#cancel(execution, new ExecutorClosedError('The executor closed before the task started'));
+    }
+    const drained = new Promise<void>((resolve) => {
+      this.#idle = resolve;
+      this.#checkIdle();
+    });
+    if (timeoutMs === undefined) {
+      await drained;
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'expired')));
+      const outcome = await Promise.race([drained, expired]);
+      clearTimeout(timer);
+      if (outcome === 'expired') {
+        this.#terminating = true;
+        for (const execution of this.#running) {
+          this.#cancel(execution, new ExecutorClosedError('The executor closed before the task finished'));
+        }
+        await this.#pool.destroy();
+        await drained;
+        return;
+      }
+    }
+    await this.#pool.close();
+  }
+
+  #start(execution: Execution, timeoutMs: number | undefined): void {
+    execution.state = 'active';
+    execution.token = new SlotToken(this.#semaphore, true);
+    execution.waiter = null;
+    execution.startedAt = performance.now();
+    this.#running.add(execution);
+    if (timeoutMs !== undefined) {
+      execution.timer = setTimeout(() => {
+        this.#cancel(execution, new TaskTimeoutError(execution.taskId, timeoutMs));
+      }, timeoutMs);
+    }
+    this.emit('taskStarted', {
+      executionId: execution.executionId,
+      taskId: execution.taskId,
+      at: execution.startedAt,
+      queuedMs: execution.startedAt - execution.queuedAt,
+    });
+    this.#pool.run(execution.request).then(
+      (response) => this.#onResponse(execution, response),
+      (error: unknown) => this.#onPoolError(execution, error),
+    );
+    if (execution.cell !== null) void this.#watchHandshake(execution, execution.cell);
+  }
+
+  /**
+   * Follows the run's handshake cell: releases the slot when the worker parks the task, and
+   * grants a slot back when the worker asks to reclaim. Ends when the run finishes.
+   */
+  async #watchHandshake(execution: Execution, cell: Cell): Promise<void> {
+    let expected = ACTIVE;
+    for (;;) {
+      // Checked in the same synchronous step as the wait below: #finish notifies STATE to wake
+      // this loop, and a notify before the wait began would otherwise leave it waiting forever.
+      if (execution.finished) return;
+      await waitForNotify(cell, STATE, expected);
+      if (execution.finished) return;
+      const state = Atomics.load(cell, STATE);
+      if (state === expected) continue; // a notify meant for the worker's waiter
+      expected = state;
+      if (state !== RELEASED && state !== RECLAIMING) continue; // only this thread stores ACTIVE
+      // The worker may have gone RELEASED → RECLAIMING before this thread woke: release first.
+      if (execution.state === 'active') this.#onDeferred(execution, cell);
+      if (state === RELEASED) continue;
+      if (!(await this.#reclaim(execution))) return;
+      this.#onResumed(execution);
+      // The slot is accounted to this run before the worker may use it: store, then notify.
+      Atomics.store(cell, STATE, ACTIVE);
+      Atomics.notify(cell, STATE);
+      expected = ACTIVE;
+    }
+  }
+
+  /** Waits for a slot for a run back from a deferral; false if the run finished meanwhile. */
+  async #reclaim(execution: Execution): Promise<boolean> {
+    execution.state = 'reclaiming';
+    this.#deferred -= 1;
+    this.#reclaiming += 1;
+    const abort = new AbortController();
+    execution.reclaimAbort = abort;
+    try {
+      await execution.token?.reclaim({ signal: abort.signal });
+    } catch {
+      return false; // #finish aborted the wait and did the accounting
+    } finally {
+      execution.reclaimAbort = null;
+    }
+    return true;
+  }
+
+  #onDeferred(execution: Execution, cell: Cell): void {
+    const at = performance.now();
+    execution.state = 'deferred';
+    execution.deferredAt = at;
+    execution.deferrals += 1;
+    execution.workerId = Atomics.load(cell, WORKER);
+    this.#slotless.set(execution.workerId, (this.#slotless.get(execution.workerId) ?? 0) + 1);
+    this.#deferred += 1;
+    this.#totalDeferrals += 1;
+    execution.token?.release();
+    this.emit('taskDeferred', { executionId: execution.executionId, taskId: execution.taskId, at });
+  }
+
+  #onResumed(execution: Execution): void {
+    const at = performance.now();
+    const deferredMs = at - execution.deferredAt;
+    execution.state = 'active';
+    execution.deferredMs += deferredMs;
+    this.#reclaiming -= 1;
+    this.#unpark(execution.workerId);
+    this.emit('taskResumed', { executionId: execution.executionId, taskId: execution.taskId, at, deferredMs });
+  }
+
+  #onResponse(execution: Execution, response: TaskResponse): void {
+    if (response.ok) {
+      execution.settle(null, response.output);
+    } else if (response.failure === 'setup') {
+      execution.settle(reviveError(response.error));
+    } else {
+      const cause = reviveError(response.error);
+      execution.settle(new TaskFailedError(execution.taskId, execution.executionId, cause));
+    }
+    this.#finish(execution);
+  }
+
+  #onPoolError(execution: Execution, error: unknown): void {
+    if (this.#terminating) {
+      execution.settle(new ExecutorClosedError('The executor closed before the task finished'));
+    } else if (error instanceof Error && error.name === 'DataCloneError') {
+      const part = findUncloneable(execution.request.input, 'input');
+      execution.settle(new UncloneableValueError('input', part?.path ?? 'input', error));
+    } else {
+      execution.settle(new WorkerDiedError(execution.taskId, error));
+    }
+    this.#finish(execution);
+  }
+
+  /** Rejects the run now. A queued run is dropped; a running one is asked to stop via its handle. */
+  #cancel(execution: Execution, error: Error): void {
+    if (execution.settled) return;
+    execution.settle(error);
+    if (execution.state === 'queued') {
+      if (execution.waiter !== null) this.#semaphore.cancel(execution.waiter);
+      this.#queued.delete(execution);
+      this.#finish(execution);
+    } else if (execution.cell !== null) {
+      Atomics.store(execution.cell, CONTROL, CANCELLED);
+      Atomics.notify(execution.cell, CONTROL);
+    }
+  }
+
+  /** The run holds and waits for no slot any more: account for it exactly once. */
+  #finish(execution: Execution): void {
+    if (execution.state === 'finished') return;
+    const previous = execution.state;
+    execution.state = 'finished';
+    clearTimeout(execution.timer);
+    execution.removeAbortListener?.();
+    if (previous === 'queued') return;
+
+    if (previous === 'deferred') this.#deferred -= 1;
+    if (previous === 'reclaiming') this.#reclaiming -= 1;
+    if (previous === 'deferred' || previous === 'reclaiming') this.#unpark(execution.workerId);
+    execution.reclaimAbort?.abort();
+    execution.token?.release();
+    if (execution.cell !== null) Atomics.notify(execution.cell, STATE); // wake #watchHandshake
+    this.#running.delete(execution);
+
+    const at = performance.now();
+    if (previous === 'deferred') execution.deferredMs += at - execution.deferredAt;
+    const timing = {
+      executionId: execution.executionId,
+      taskId: execution.taskId,
+      at,
+      durationMs: at - execution.startedAt,
+      deferredMs: execution.deferredMs,
+      deferrals: execution.deferrals,
+    };
+    this.#totalExecuted += 1;
+    if (execution.failure === null) {
+      this.emit('taskCompleted', timing);
+    } else {
+      this.#totalFailed += 1;
+      this.emit('taskFailed', { ...timing, error: execution.failure });
+    }
+    this.#checkIdle();
+  }
+
+  #unpark(workerId: number): void {
+    const count = (this.#slotless.get(workerId) ?? 1) - 1;
+    if (count === 0) this.#slotless.delete(workerId);
+    else this.#slotless.set(workerId, count);
+  }
+
+  #checkIdle(): void {
+    if (this.#idle !== null && this.#running.size === 0 && this.#queued.size === 0) this.#idle();
+  }
+}
+
+function toRequest(task: TaskDefinition | TaskReference, input: unknown): TaskRequest {
+  if (typeof task !== 'object' || task === null) {
+    throw new InvalidArgumentError('task', 'a task from defineTask() or { module, id }', task);
+  }
+  const executionId = uuidv7();
+  if ('moduleUrl' in task && typeof task.fn === 'function') {
+    return {
+      moduleUrl: task.moduleUrl,
+      taskId: task.id,
+      executionId,
+      input,
+      cell: task.wantsHandle ? createCell() : null,
+    };
+  }
+  const { module, id } = task as TaskReference;
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('task.id', 'a task id', id);
+  // The main thread cannot see whether this task wants a handle: give it a cell in case.
+  return { moduleUrl: toModuleUrl(module), taskId: id, executionId, input, cell: createCell() };
+}

@@ -1,0 +1,67 @@
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError } from '../errors.js';
+
+export interface ExecutorOptions {
+  /**
+   * Worker threads in the pool. Default: `os.availableParallelism()`.
+   */
+  readonly threads?: number;
+  /**
+   * Slots: how many tasks may be *active* (running, not deferred) at once. Deferred tasks hold
+   * no slot, so any number of them may be parked besides. Default: `threads`.
+   */
+  readonly maxConcurrentTasks?: number;
+  /**
+   * Tasks one worker thread may hold at once, active and parked together. Parked (deferred)
+   * tasks are pending promises inside their worker, so this must be large; the semaphore, not
+   * this, decides how many run. Default: 1,000,000.
+   */
+  readonly maxTasksPerThread?: number;
+}
+
+export interface RunOptions {
+  /** Cancels the run: queued, it never starts; running, `handle.signal` aborts. */
+  readonly signal?: AbortSignal;
+  /**
+   * Rejects the run with `TaskTimeoutError` after this many ms from when it got its first
+   * slot, time spent deferred included; `handle.signal` aborts then. Default: none.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** The options with every default filled in. */
+export type FilledExecutorOptions = Required<ExecutorOptions>;
+
+export const DEFAULT_MAX_TASKS_PER_THREAD = 1_000_000;
+
+export function fillExecutorOptions(options: ExecutorOptions): FilledExecutorOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'an object', options);
+  }
+  const threads = options.threads ?? availableParallelism();
+  positiveInteger('threads', threads);
+  const maxConcurrentTasks = options.maxConcurrentTasks ?? threads;
+  positiveInteger('maxConcurrentTasks', maxConcurrentTasks);
+  const maxTasksPerThread = options.maxTasksPerThread ?? DEFAULT_MAX_TASKS_PER_THREAD;
+  positiveInteger('maxTasksPerThread', maxTasksPerThread);
+  return { threads, maxConcurrentTasks, maxTasksPerThread };
+}
+
+export function validateRunOptions(options: RunOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'an object', options);
+  }
+  const { signal, timeoutMs } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
+  }
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
+    throw new InvalidArgumentError('timeoutMs', 'a positive finite number of ms', timeoutMs);
+  }
+}
+
+function positiveInteger(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(name, 'a positive integer', value);
+  }
+}

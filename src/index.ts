@@ -1,0 +1,52 @@
+/**
+ * slotwise: run CPU-heavy tasks on a worker-thread pool behind a semaphore of slots, and let
+ * tasks that wait for something outside give their slot back while they wait.
+ *
+ * Glossary
+ * - slot: permission to be *active* (using a thread's CPU). There are `maxConcurrentTasks`.
+ * - task: a function defined with `defineTask` in a module that worker threads import.
+ * - run (execution): one call of a task, with its own id, on some worker thread.
+ * - handle: the task's `TaskHandle`, its second argument, through which it can defer.
+ * - deferral: a wait inside `handle.deferUntil`, during which the run holds no slot.
+ * - executor: the pool of threads plus the semaphore that admits runs to them.
+ */
+export { Executor, type CloseOptions, type TaskReference } from './executor/executor.js';
+export type { ExecutorOptions, FilledExecutorOptions, RunOptions } from './executor/options.js';
+export type {
+  ExecutorEvents,
+  ExecutorMetrics,
+  TaskEventBase,
+  TaskStartedEvent,
+  TaskDeferredEvent,
+  TaskResumedEvent,
+  TaskFinishedEvent,
+  TaskFailedEvent,
+} from './executor/events.js';
+export { Semaphore } from './slots/semaphore.js';
+export { SlotToken } from './slots/slot-token.js';
+export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
+export {
+  DEFAULT_POLL_INTERVAL_MS,
+  type TaskHandle,
+  type DeferCondition,
+  type DeferOptions,
+} from './task/handle.js';
+export {
+  ErrorCode,
+  SlotwiseError,
+  InvalidArgumentError,
+  ExecutorClosedError,
+  DuplicateTaskError,
+  UnknownTaskError,
+  TaskModuleImportError,
+  UncloneableValueError,
+  TaskFailedError,
+  TaskTimeoutError,
+  TaskAbortedError,
+  WorkerDiedError,
+  DeferTimeoutError,
+  DeferAbortedError,
+  DeferConditionError,
+  DeferInProgressError,
+  NoHandleError,
+} from './errors.js';
