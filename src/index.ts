@@ -18,6 +18,7 @@ export type {
   TaskEventBase,
   TaskStartedEvent,
   TaskDeferredEvent,
+  TaskReclaimingEvent,
   TaskResumedEvent,
   TaskFinishedEvent,
   TaskFailedEvent,

@@ -17,6 +17,9 @@ export interface TaskStartedEvent extends TaskEventBase {
 /** The run gave its slot back inside `deferUntil`. */
 export type TaskDeferredEvent = TaskEventBase;
 
+/** The run's condition holds (or its deferral ended) and it waits for a slot again. */
+export type TaskReclaimingEvent = TaskEventBase;
+
 /** The run has a slot again after a deferral. */
 export interface TaskResumedEvent extends TaskEventBase {
   /** How long this deferral lasted, slot released to slot granted. */
@@ -39,6 +42,7 @@ export interface TaskFailedEvent extends TaskFinishedEvent {
 export interface ExecutorEvents {
   taskStarted: [TaskStartedEvent];
   taskDeferred: [TaskDeferredEvent];
+  taskReclaiming: [TaskReclaimingEvent];
   taskResumed: [TaskResumedEvent];
   taskCompleted: [TaskFinishedEvent];
   taskFailed: [TaskFailedEvent];

@@ -265,6 +265,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.#reclaiming += 1;
     const abort = new AbortController();
     execution.reclaimAbort = abort;
+    this.emit('taskReclaiming', { executionId: execution.executionId, taskId: execution.taskId, at: performance.now() });
     try {
       await execution.token?.reclaim({ signal: abort.signal });
     } catch {

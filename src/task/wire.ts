@@ -29,20 +29,25 @@ export interface SerializedError {
   readonly message: string;
   readonly stack: string | undefined;
   readonly code: unknown;
-  /** Own enumerable properties whose values are primitives (e.g. `timeoutMs`, `errno`). */
-  readonly props: Record<string, string | number | boolean | null>;
+  /** Own enumerable properties that are primitives or arrays of them (e.g. `timeoutMs`, `errno`). */
+  readonly props: Record<string, SerializedProp>;
   readonly cause: SerializedError | undefined;
+}
+
+type Primitive = string | number | boolean | null;
+type SerializedProp = Primitive | readonly Primitive[];
+
+function isPrimitive(value: unknown): value is Primitive {
+  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
 export function serializeError(error: unknown, depth = 0): SerializedError {
   if (!(error instanceof Error)) {
     return { name: 'Error', message: String(error), stack: undefined, code: undefined, props: {}, cause: undefined };
   }
-  const props: Record<string, string | number | boolean | null> = {};
+  const props: Record<string, SerializedProp> = {};
   for (const [key, value] of Object.entries(error)) {
-    if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) {
-      props[key] = value as string | number | boolean | null;
-    }
+    if (isPrimitive(value) || (Array.isArray(value) && value.every(isPrimitive))) props[key] = value;
   }
   const code: unknown = (error as { code?: unknown }).code;
   return {
