@@ -203,16 +203,20 @@ export class NoHandleError extends SlotwiseError {
 
 /** Builds `` `0` (number) ``-style descriptions for error messages. */
 export function describeValue(value: unknown): string {
-  if (value === null) return '`null`';
-  if (value === undefined) return '`undefined`';
-  const type = typeof value;
-  if (type === 'function') return `a function (${(value as { name?: string }).name || 'anonymous'})`;
-  if (type === 'object') {
-    const ctor = (value as object).constructor?.name ?? 'Object';
-    return `an object (${ctor})`;
+  switch (typeof value) {
+    case 'undefined':
+      return '`undefined`';
+    case 'function':
+      return `a function (${value.name || 'anonymous'})`;
+    case 'string':
+      return `\`${JSON.stringify(value)}\` (string)`;
+    case 'object':
+      return value === null ? '`null`' : `an object (${(value.constructor as { name?: string } | undefined)?.name ?? 'Object'})`;
+    case 'symbol':
+      return `\`${value.toString()}\` (symbol)`;
+    default:
+      return `\`${String(value)}\` (${typeof value})`;
   }
-  if (type === 'string') return `\`${JSON.stringify(value)}\` (string)`;
-  return `\`${String(value)}\` (${type})`;
 }
 
 export function messageOf(error: unknown): string {

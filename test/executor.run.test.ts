@@ -12,7 +12,7 @@ import {
   UnknownTaskError,
   defineTask,
 } from '../src/index.js';
-import { CustomError, echo, fails, forcedHandle, noop, refusedHandle, rejectsTypeError, returnsFunction } from './fixtures/tasks.js';
+import { type CustomError, echo, fails, forcedHandle, noop, refusedHandle, rejectsTypeError, returnsFunction } from './fixtures/tasks.js';
 import { createExecutor, nextEvent, rejection } from './helpers.js';
 
 const fixtures = new URL('./fixtures/tasks.js', import.meta.url);

@@ -114,7 +114,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       request = toRequest(task, input);
       validateRunOptions(options);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     }
     const { signal, timeoutMs } = options;
     if (signal?.aborted) return Promise.reject(new TaskAbortedError(request.taskId, signal.reason));

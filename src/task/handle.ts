@@ -222,7 +222,7 @@ async function evaluate(condition: DeferCondition): Promise<boolean> {
 function untilStopped<T>(promise: Promise<T>, stop: DeferralStop): Promise<T> {
   if (stop.error !== null) return Promise.reject(stop.error);
   return new Promise<T>((resolve, reject) => {
-    const onStop = (): void => reject(stop.error);
+    const onStop = (): void => reject(stop.error ?? new DeferAbortedError('stopped'));
     stop.signal.addEventListener('abort', onStop, { once: true });
     promise.then(resolve, reject).finally(() => stop.signal.removeEventListener('abort', onStop));
   });

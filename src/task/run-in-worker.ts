@@ -1,6 +1,12 @@
 import { threadId } from 'node:worker_threads';
-import { NoHandleError, TaskModuleImportError, UncloneableValueError, UnknownTaskError } from '../errors.js';
-import { WORKER } from '../slots/handshake.js';
+import {
+  NoHandleError,
+  TaskAbortedError,
+  TaskModuleImportError,
+  UncloneableValueError,
+  UnknownTaskError,
+} from '../errors.js';
+import { CANCELLED, CONTROL, WORKER } from '../slots/handshake.js';
 import { findUncloneable } from './cloneable.js';
 import type { TaskDefinition } from './define-task.js';
 import { CellTaskHandle, type TaskHandle } from './handle.js';
@@ -28,7 +34,13 @@ export async function runTaskRequest(request: TaskRequest): Promise<TaskResponse
     task = lookupTask(moduleUrl, taskId);
     if (task === undefined) return setupFailure(new UnknownTaskError(taskId, moduleUrl, taskIdsOf(moduleUrl)));
   }
-  if (cell !== null) Atomics.store(cell, WORKER, threadId);
+  if (cell !== null) {
+    Atomics.store(cell, WORKER, threadId);
+    // Cancelled (aborted, timed out) before it reached this thread: do not start the body.
+    if (Atomics.load(cell, CONTROL) === CANCELLED) {
+      return setupFailure(new TaskAbortedError(taskId, 'the run was cancelled before it started'));
+    }
+  }
   if (task.wantsHandle && cell === null) return setupFailure(new NoHandleError(taskId));
   const handle = task.wantsHandle && cell !== null ? new CellTaskHandle(cell, executionId, taskId) : undefined;
 
