@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
-import { v7 as uuidv7 } from 'uuid';
 import {
   ExecutorClosedError,
   InvalidArgumentError,
@@ -31,6 +30,7 @@ import { type TaskRequest, type TaskResponse, reviveError } from '../task/wire.j
 import { leastActiveBalancer } from './balancer.js';
 import type { ExecutorEvents, ExecutorMetrics } from './events.js';
 import { Execution } from './execution.js';
+import { newExecutionId } from './execution-id.js';
 import {
   type ExecutorOptions,
   type FilledExecutorOptions,
@@ -217,12 +217,14 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         this.#cancel(execution, new TaskTimeoutError(execution.taskId, timeoutMs));
       }, timeoutMs);
     }
-    this.emit('taskStarted', {
-      executionId: execution.executionId,
-      taskId: execution.taskId,
-      at: execution.startedAt,
-      queuedMs: execution.startedAt - execution.queuedAt,
-    });
+    if (this.listenerCount('taskStarted') > 0) {
+      this.emit('taskStarted', {
+        executionId: execution.executionId,
+        taskId: execution.taskId,
+        at: execution.startedAt,
+        queuedMs: execution.startedAt - execution.queuedAt,
+      });
+    }
     this.#pool.run(execution.request).then(
       (response) => this.#onResponse(execution, response),
       (error: unknown) => this.#onPoolError(execution, error),
@@ -354,6 +356,14 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (execution.cell !== null) Atomics.notify(execution.cell, STATE); // wake #watchHandshake
     this.#running.delete(execution);
 
+    this.#totalExecuted += 1;
+    if (execution.failure !== null) this.#totalFailed += 1;
+    const event = execution.failure === null ? 'taskCompleted' : 'taskFailed';
+    if (this.listenerCount(event) > 0) this.#emitFinished(execution, previous);
+    this.#checkIdle();
+  }
+
+  #emitFinished(execution: Execution, previous: Execution['state']): void {
     const at = performance.now();
     if (previous === 'deferred') execution.deferredMs += at - execution.deferredAt;
     const timing = {
@@ -364,14 +374,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       deferredMs: execution.deferredMs,
       deferrals: execution.deferrals,
     };
-    this.#totalExecuted += 1;
-    if (execution.failure === null) {
-      this.emit('taskCompleted', timing);
-    } else {
-      this.#totalFailed += 1;
-      this.emit('taskFailed', { ...timing, error: execution.failure });
-    }
-    this.#checkIdle();
+    if (execution.failure === null) this.emit('taskCompleted', timing);
+    else this.emit('taskFailed', { ...timing, error: execution.failure });
   }
 
   #unpark(workerId: number): void {
@@ -389,7 +393,7 @@ function toRequest(task: TaskDefinition | TaskReference, input: unknown): TaskRe
   if (typeof task !== 'object' || task === null) {
     throw new InvalidArgumentError('task', 'a task from defineTask() or { module, id }', task);
   }
-  const executionId = uuidv7();
+  const executionId = newExecutionId();
   if ('moduleUrl' in task && typeof task.fn === 'function') {
     return {
       moduleUrl: task.moduleUrl,
