@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { deferOnSignal, holdUntilSignal, spin } from './fixtures/tasks.js';
+import { collapsedDeferral, deferOnSignal, echo, holdUntilSignal, spin } from './fixtures/tasks.js';
 import { createExecutor, createSignals, nextEvent, raise, raised, record } from './helpers.js';
 
 describe('TaskHandle.deferUntil', () => {
@@ -89,5 +89,37 @@ describe('TaskHandle.deferUntil', () => {
     }
     expect(recording.maxActive()).to.be.at.most(2);
     expect(executor.metrics()).to.include({ availableSlots: 2, totalExecuted: 16, totalDeferrals: 4 });
+  });
+
+  it('keeps the slot of a task that released and reclaimed before the main thread noticed', async () => {
+    const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
+    const signals = createSignals();
+    const recording = record(executor);
+    const collapsed = executor.run(collapsedDeferral, { signals, started: 0, reclaimed: 1 });
+    await raised(signals, 0);
+    const queued = executor.run(spin, 1);
+    // Block the main thread until the task has released and asked back (bounded, so a broken
+    // task fails the test instead of hanging it).
+    expect(Atomics.wait(signals, 1, 0, 10_000)).to.not.equal('timed-out');
+    expect(await collapsed).to.equal(2);
+    await queued;
+    const names = recording.events.map((e) => `${e.name}:${e.taskId}`);
+    expect(names.indexOf('taskResumed:collapsedDeferral')).to.be.lessThan(names.indexOf('taskStarted:spin'));
+    expect(executor.metrics().totalDeferrals).to.equal(1);
+  });
+
+  it('never puts more than maxTasksPerThread tasks, parked ones included, on one thread', async () => {
+    const executor = createExecutor({ threads: 1, maxConcurrentTasks: 2, maxTasksPerThread: 1 });
+    const signals = createSignals();
+    const recording = record(executor);
+    const parked = executor.run(deferOnSignal, { signals, release: 0 });
+    await nextEvent(executor, 'taskDeferred');
+    const echoStarted = nextEvent(executor, 'taskStarted', (e) => e.taskId === 'echo');
+    const next = executor.run(echo, 'after');
+    await echoStarted; // it has a slot, not yet a thread
+    raise(signals, 0);
+    await Promise.all([parked, next]);
+    const names = recording.events.map((e) => `${e.name}:${e.taskId}`);
+    expect(names.indexOf('taskCompleted:deferOnSignal')).to.be.lessThan(names.indexOf('taskCompleted:echo'));
   });
 });

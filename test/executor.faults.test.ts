@@ -18,7 +18,7 @@ import {
   spin,
   stopsOnSignal,
 } from './fixtures/tasks.js';
-import { createExecutor, createSignals, nextEvent, raise, raised, rejection } from './helpers.js';
+import { createExecutor, createSignals, nextEvent, raise, raised, record, rejection } from './helpers.js';
 
 describe('Executor fault paths', () => {
   describe('deferral outcomes inside the task', () => {
@@ -169,6 +169,28 @@ describe('Executor fault paths', () => {
       expect(await executor.run(spin, 1)).to.be.a('number');
     });
 
+    it('a run granted its slot back in the same tick its thread dies is not resumed after it failed', async () => {
+      const executor = createExecutor({ threads: 1, maxConcurrentTasks: 2 });
+      const signals = createSignals();
+      const recording = record(executor);
+      const killer = executor.run(exitThread, { signals, started: 0, exit: 1, whileDeferred: false });
+      await raised(signals, 0);
+      const reclaimer = executor.run(deferOnSignal, { signals, release: 5 });
+      await nextEvent(executor, 'taskDeferred');
+      const holder = executor.run(holdUntilSignal, { signals, started: 2, release: 3 });
+      await raised(signals, 2);
+      raise(signals, 5);
+      await nextEvent(executor, 'taskReclaiming');
+      const rejected = Promise.all(
+        [killer, reclaimer, holder].map((run) => rejection(run, WorkerDiedError, ErrorCode.WorkerDied)),
+      );
+      raise(signals, 1); // the killer's death frees a slot, granted to the reclaimer, which dies too
+      await rejected;
+      const after = recording.events.slice(recording.events.findIndex((e) => e.name === 'taskFailed'));
+      expect(after.map((e) => e.name)).to.not.include('taskResumed');
+      expect(executor.metrics()).to.include({ reclaimingTasks: 0, deferredTasks: 0, availableSlots: 2 });
+    });
+
     it('fails a task waiting to reclaim when its thread dies', async () => {
       const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
       const signals = createSignals();
@@ -204,7 +226,18 @@ describe('Executor fault paths', () => {
       expect(executor.close()).to.equal(closing);
     });
 
-    it('with timeoutMs, cancels what is still running and terminates the threads', async () => {
+    it('with timeoutMs, cancels running tasks through their handles first', async () => {
+      const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
+      const signals = createSignals();
+      const run = executor.run(stopsOnSignal, { signals, started: 0, stopped: 1 });
+      await raised(signals, 0);
+      const rejected = rejection(run, ExecutorClosedError, ErrorCode.ExecutorClosed);
+      await executor.close({ timeoutMs: 10 });
+      await rejected;
+      expect(Atomics.load(signals, 1), 'the task saw handle.signal abort').to.equal(1);
+    });
+
+    it('with timeoutMs, terminates the threads under tasks that do not stop', async () => {
       const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
       const signals = createSignals();
       const parked = executor.run(deferForever, { signals, started: 0 });

@@ -14,7 +14,7 @@ export interface TaskStartedEvent extends TaskEventBase {
   readonly queuedMs: number;
 }
 
-/** The run gave its slot back inside `deferUntil`. */
+/** The run gave its slot back inside `deferUntil`. Emitted just before the slot is handed on. */
 export type TaskDeferredEvent = TaskEventBase;
 
 /** The run's condition holds (or its deferral ended) and it waits for a slot again. */
@@ -26,7 +26,7 @@ export interface TaskResumedEvent extends TaskEventBase {
   readonly deferredMs: number;
 }
 
-/** The run finished; its slot is free again. */
+/** The run finished. Emitted just before its slot is handed on (so before the next run's start). */
 export interface TaskFinishedEvent extends TaskEventBase {
   /** From first slot to the end, deferred time included. */
   readonly durationMs: number;

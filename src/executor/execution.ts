@@ -2,6 +2,7 @@ import type { Cell } from '../slots/handshake.js';
 import type { SlotWaiter } from '../slots/semaphore.js';
 import type { SlotToken } from '../slots/slot-token.js';
 import type { TaskRequest } from '../task/wire.js';
+import { newExecutionId } from './execution-id.js';
 
 /**
  * One run of a task, as the main thread tracks it.
@@ -37,6 +38,7 @@ export class Execution {
   deferredMs = 0;
   deferrals = 0;
   failure: Error | null = null;
+  #executionId: string | undefined;
 
   constructor(
     readonly request: TaskRequest,
@@ -51,8 +53,10 @@ export class Execution {
     return this.request.taskId;
   }
 
+  /** Made on first use: a run without a handle whose events nobody listens to never needs one. */
   get executionId(): string {
-    return this.request.executionId;
+    this.#executionId ??= this.request.executionId || newExecutionId();
+    return this.#executionId;
   }
 
   get cell(): Cell | null {

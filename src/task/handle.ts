@@ -96,7 +96,10 @@ export class CellTaskHandle implements TaskHandle {
     try {
       if (await evaluate(condition)) return;
       const stop = new DeferralStop([this.signal, signal], timeoutMs);
-      if (stop.error !== null) throw stop.error; // aborted before it began: keep the slot
+      if (stop.error !== null) {
+        stop.dispose();
+        throw stop.error; // aborted before it began: the slot was never given back
+      }
       this.#release();
       let failure: Error | null = null;
       try {

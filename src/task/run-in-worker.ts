@@ -11,58 +11,89 @@ import { findUncloneable } from './cloneable.js';
 import type { TaskDefinition } from './define-task.js';
 import { CellTaskHandle, type TaskHandle } from './handle.js';
 import { lookupTask, taskIdsOf } from './registry.js';
-import { type TaskRequest, type TaskResponse, serializeError } from './wire.js';
+import { type TaskFailure, type TaskRequest, serializeError } from './wire.js';
 
 /** Imports in flight or done, per module URL; a failed import is forgotten so it can be retried. */
 const imports = new Map<string, Promise<unknown>>();
 
 /**
- * Runs one task request inside a worker thread and never throws: every outcome, including
- * slotwise's own failures, comes back as a {@link TaskResponse}. (An exception escaping a
- * Piscina handler is fine, but a result that cannot be posted back kills the whole thread and
- * every task parked on it, so the output is checked here first.)
+ * Runs one task request inside a worker thread. Returns the output (or a promise of it) on
+ * success and throws a {@link TaskFailure} otherwise.
+ *
+ * The hot path (task module already imported, synchronous task) runs without a single promise,
+ * so a no-op task costs what a bare Piscina handler costs. A result that cannot be posted back
+ * would kill the whole thread and every task parked on it, so outputs are checked here first.
  */
-export async function runTaskRequest(request: TaskRequest): Promise<TaskResponse> {
-  const { moduleUrl, taskId, executionId, cell } = request;
-  let task = lookupTask(moduleUrl, taskId);
-  if (task === undefined) {
-    try {
-      await importOnce(moduleUrl);
-    } catch (error) {
-      return setupFailure(new TaskModuleImportError(moduleUrl, error));
-    }
-    task = lookupTask(moduleUrl, taskId);
-    if (task === undefined) return setupFailure(new UnknownTaskError(taskId, moduleUrl, taskIdsOf(moduleUrl)));
+export function runTaskRequest(request: TaskRequest): unknown {
+  const task = lookupTask(request.moduleUrl, request.taskId);
+  return task === undefined ? importThenRun(request) : runTask(task, request);
+}
+
+async function importThenRun(request: TaskRequest): Promise<unknown> {
+  const { moduleUrl, taskId } = request;
+  try {
+    await importOnce(moduleUrl);
+  } catch (error) {
+    throw setupFailure(new TaskModuleImportError(moduleUrl, error));
   }
+  const task = lookupTask(moduleUrl, taskId);
+  if (task === undefined) throw setupFailure(new UnknownTaskError(taskId, moduleUrl, taskIdsOf(moduleUrl)));
+  return runTask(task, request);
+}
+
+function runTask(task: TaskDefinition, request: TaskRequest): unknown {
+  const { cell, taskId } = request;
+  let handle: CellTaskHandle | undefined;
   if (cell !== null) {
     Atomics.store(cell, WORKER, threadId);
     // Cancelled (aborted, timed out) before it reached this thread: do not start the body.
     if (Atomics.load(cell, CONTROL) === CANCELLED) {
-      return setupFailure(new TaskAbortedError(taskId, 'the run was cancelled before it started'));
+      throw setupFailure(new TaskAbortedError(taskId, 'the run was cancelled before it started'));
     }
+    if (task.wantsHandle) handle = new CellTaskHandle(cell, request.executionId, taskId);
+  } else if (task.wantsHandle) {
+    throw setupFailure(new NoHandleError(taskId));
   }
-  if (task.wantsHandle && cell === null) return setupFailure(new NoHandleError(taskId));
-  const handle = task.wantsHandle && cell !== null ? new CellTaskHandle(cell, executionId, taskId) : undefined;
 
-  let output: unknown;
+  let result: unknown;
   try {
-    output = await call(task, request.input, handle);
+    result = task.fn(request.input, handle as TaskHandle);
   } catch (error) {
-    return { ok: false, failure: 'task', error: serializeError(error) };
-  } finally {
     handle?.dispose();
+    throw taskFailure(error);
   }
+  if (!isThenable(result)) {
+    handle?.dispose();
+    return checkedOutput(result);
+  }
+  return Promise.resolve(result).then(
+    (output) => {
+      handle?.dispose();
+      return checkedOutput(output);
+    },
+    (error: unknown) => {
+      handle?.dispose();
+      throw taskFailure(error);
+    },
+  );
+}
+
+function checkedOutput(output: unknown): unknown {
   if (typeof output === 'object' || typeof output === 'function' || typeof output === 'symbol') {
     const uncloneable = findUncloneable(output, 'output');
     if (uncloneable !== null) {
-      return setupFailure(new UncloneableValueError('output', uncloneable.path, uncloneable.error));
+      throw setupFailure(new UncloneableValueError('output', uncloneable.path, uncloneable.error));
     }
   }
-  return { ok: true, output };
+  return output;
 }
 
-function call(task: TaskDefinition, input: unknown, handle: TaskHandle | undefined): unknown {
-  return task.fn(input, handle as TaskHandle);
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function importOnce(moduleUrl: string): Promise<unknown> {
@@ -75,6 +106,10 @@ function importOnce(moduleUrl: string): Promise<unknown> {
   return pending;
 }
 
-function setupFailure(error: Error): TaskResponse {
-  return { ok: false, failure: 'setup', error: serializeError(error) };
+function taskFailure(error: unknown): TaskFailure {
+  return { slotwiseFailure: 'task', error: serializeError(error) };
+}
+
+function setupFailure(error: Error): TaskFailure {
+  return { slotwiseFailure: 'setup', error: serializeError(error) };
 }

@@ -10,6 +10,7 @@ import type { Cell } from '../slots/handshake.js';
 export interface TaskRequest {
   readonly moduleUrl: string;
   readonly taskId: string;
+  /** The run's id; sent only with a cell (a task without a handle never sees it), else ''. */
   readonly executionId: string;
   readonly input: unknown;
   /** The handshake cell, or null when the task runs without a handle. */
@@ -17,12 +18,20 @@ export interface TaskRequest {
 }
 
 /**
- * Worker → main: the outcome. `task` failures are errors the task body threw; `setup` failures
- * are slotwise's own errors that kept the body from running or its output from coming back.
+ * Worker → main, when the run did not produce an output. A successful run sends its output
+ * as it is (nothing wraps it, so success costs what raw Piscina costs); a failure is *thrown*
+ * in the worker as this plain object, which Piscina posts back as the run's error.
+ * `task` failures are errors the task body threw; `setup` failures are slotwise's own errors
+ * that kept the body from running or its output from coming back.
  */
-export type TaskResponse =
-  | { readonly ok: true; readonly output: unknown }
-  | { readonly ok: false; readonly failure: 'task' | 'setup'; readonly error: SerializedError };
+export interface TaskFailure {
+  readonly slotwiseFailure: 'task' | 'setup';
+  readonly error: SerializedError;
+}
+
+export function isTaskFailure(value: unknown): value is TaskFailure {
+  return typeof value === 'object' && value !== null && 'slotwiseFailure' in value && 'error' in value;
+}
 
 export interface SerializedError {
   readonly name: string;
