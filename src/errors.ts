@@ -211,7 +211,9 @@ export function describeValue(value: unknown): string {
     case 'string':
       return `\`${JSON.stringify(value)}\` (string)`;
     case 'object':
-      return value === null ? '`null`' : `an object (${(value.constructor as { name?: string } | undefined)?.name ?? 'Object'})`;
+      return value === null
+        ? '`null`'
+        : `an object (${(value.constructor as { name?: string } | undefined)?.name ?? 'Object'})`;
     case 'symbol':
       return `\`${value.toString()}\` (symbol)`;
     default:

@@ -26,12 +26,7 @@ export type {
 export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
-export {
-  DEFAULT_POLL_INTERVAL_MS,
-  type TaskHandle,
-  type DeferCondition,
-  type DeferOptions,
-} from './task/handle.js';
+export { DEFAULT_POLL_INTERVAL_MS, type TaskHandle, type DeferCondition, type DeferOptions } from './task/handle.js';
 export {
   ErrorCode,
   SlotwiseError,

@@ -200,7 +200,9 @@ describe('Executor fault paths', () => {
       await raised(signals, 0);
       raise(signals, 5);
       await nextEvent(executor, 'taskReclaiming');
-      const rejected = Promise.all([reclaimer, killer].map((run) => rejection(run, WorkerDiedError, ErrorCode.WorkerDied)));
+      const rejected = Promise.all(
+        [reclaimer, killer].map((run) => rejection(run, WorkerDiedError, ErrorCode.WorkerDied)),
+      );
       raise(signals, 1);
       await rejected;
       expect(executor.metrics()).to.include({ reclaimingTasks: 0, availableSlots: 1 });

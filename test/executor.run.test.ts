@@ -12,7 +12,16 @@ import {
   UnknownTaskError,
   defineTask,
 } from '../src/index.js';
-import { type CustomError, echo, fails, forcedHandle, noop, refusedHandle, rejectsTypeError, returnsFunction } from './fixtures/tasks.js';
+import {
+  type CustomError,
+  echo,
+  fails,
+  forcedHandle,
+  noop,
+  refusedHandle,
+  rejectsTypeError,
+  returnsFunction,
+} from './fixtures/tasks.js';
 import { createExecutor, nextEvent, rejection } from './helpers.js';
 
 const fixtures = new URL('./fixtures/tasks.js', import.meta.url);
@@ -87,17 +96,29 @@ describe('Executor.run', () => {
 
     it('rejects invalid run options and task references with InvalidArgumentError', async () => {
       const executor = createExecutor();
-      await rejection(executor.run(noop, undefined, { timeoutMs: -5 }), InvalidArgumentError, ErrorCode.InvalidArgument);
+      await rejection(
+        executor.run(noop, undefined, { timeoutMs: -5 }),
+        InvalidArgumentError,
+        ErrorCode.InvalidArgument,
+      );
       const bad = { signal: 'no' } as unknown as { signal: AbortSignal };
       await rejection(executor.run(noop, undefined, bad), InvalidArgumentError, ErrorCode.InvalidArgument);
       await rejection(executor.run(null as never), InvalidArgumentError, ErrorCode.InvalidArgument);
-      await rejection(executor.run({ module: 'relative/path.js', id: 'x' }), InvalidArgumentError, ErrorCode.InvalidArgument);
+      await rejection(
+        executor.run({ module: 'relative/path.js', id: 'x' }),
+        InvalidArgumentError,
+        ErrorCode.InvalidArgument,
+      );
       await rejection(executor.run({ module: fixtures, id: '' }), InvalidArgumentError, ErrorCode.InvalidArgument);
     });
 
     it('rejects an unknown task id, listing the ids the module defines', async () => {
       const executor = createExecutor();
-      const error = await rejection(executor.run({ module: fixtures, id: 'nope' }), UnknownTaskError, ErrorCode.UnknownTask);
+      const error = await rejection(
+        executor.run({ module: fixtures, id: 'nope' }),
+        UnknownTaskError,
+        ErrorCode.UnknownTask,
+      );
       expect(error.knownTaskIds).to.include.members(['echo', 'noop']);
       expect(error.message).to.contain('No task `nope`');
     });
@@ -105,10 +126,18 @@ describe('Executor.run', () => {
     it('rejects a task module that fails to import', async () => {
       const executor = createExecutor();
       const module = new URL('./fixtures/broken-module.js', import.meta.url);
-      const error = await rejection(executor.run({ module, id: 'never' }), TaskModuleImportError, ErrorCode.TaskModuleImportFailed);
+      const error = await rejection(
+        executor.run({ module, id: 'never' }),
+        TaskModuleImportError,
+        ErrorCode.TaskModuleImportFailed,
+      );
       expect(error.message).to.contain('fails while it is imported');
       const missing = new URL('./fixtures/missing-module.js', import.meta.url);
-      await rejection(executor.run({ module: missing, id: 'x' }), TaskModuleImportError, ErrorCode.TaskModuleImportFailed);
+      await rejection(
+        executor.run({ module: missing, id: 'x' }),
+        TaskModuleImportError,
+        ErrorCode.TaskModuleImportFailed,
+      );
     });
 
     it('names the key of an input that cannot cross threads', async () => {
@@ -121,7 +150,11 @@ describe('Executor.run', () => {
 
     it('names the key of an output that cannot cross threads, and the thread survives', async () => {
       const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
-      const error = await rejection(executor.run(returnsFunction, null), UncloneableValueError, ErrorCode.UncloneableValue);
+      const error = await rejection(
+        executor.run(returnsFunction, null),
+        UncloneableValueError,
+        ErrorCode.UncloneableValue,
+      );
       expect(error.direction).to.equal('output');
       expect(error.path).to.equal('output.nested.callback');
       expect(await executor.run(echo, 'still alive')).to.equal('still alive');
@@ -129,10 +162,15 @@ describe('Executor.run', () => {
 
     it('rejects a task id defined twice in one module, and bad definitions', () => {
       defineTask('once-only', () => 1);
-      expect(() => defineTask('once-only', () => 2)).to.throw(DuplicateTaskError).with.property('code', ErrorCode.DuplicateTask);
+      expect(() => defineTask('once-only', () => 2))
+        .to.throw(DuplicateTaskError)
+        .with.property('code', ErrorCode.DuplicateTask);
       expect(() => defineTask('has space', () => 1)).to.throw(InvalidArgumentError, '`id`');
       expect(() => defineTask('no-fn', 5 as never)).to.throw(InvalidArgumentError, '`fn`');
-      expect(() => defineTask('bad-handle', () => 1, { handle: 'yes' as never })).to.throw(InvalidArgumentError, '`options.handle`');
+      expect(() => defineTask('bad-handle', () => 1, { handle: 'yes' as never })).to.throw(
+        InvalidArgumentError,
+        '`options.handle`',
+      );
     });
 
     it('rejects a definition that denies a handle to a task that wants one', async () => {
@@ -145,7 +183,11 @@ describe('Executor.run', () => {
       const executor = createExecutor();
       await executor.close();
       await rejection(executor.run(noop, undefined), ExecutorClosedError, ErrorCode.ExecutorClosed);
-      await rejection(executor.close({ timeoutMs: -1 }).then(() => executor.run(noop, undefined)), ExecutorClosedError, ErrorCode.ExecutorClosed);
+      await rejection(
+        executor.close({ timeoutMs: -1 }).then(() => executor.run(noop, undefined)),
+        ExecutorClosedError,
+        ErrorCode.ExecutorClosed,
+      );
     });
   });
 });

@@ -73,7 +73,14 @@ export interface Recording {
 export function record(executor: Executor): Recording {
   const events: Recording['events'] = [];
   const samples: ExecutorMetrics[] = [];
-  const names = ['taskStarted', 'taskDeferred', 'taskReclaiming', 'taskResumed', 'taskCompleted', 'taskFailed'] as const;
+  const names = [
+    'taskStarted',
+    'taskDeferred',
+    'taskReclaiming',
+    'taskResumed',
+    'taskCompleted',
+    'taskFailed',
+  ] as const;
   for (const name of names) {
     executor.on(name, (event: { executionId: string; taskId: string }) => {
       events.push({ name, executionId: event.executionId, taskId: event.taskId });

@@ -303,7 +303,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     execution.state = 'reclaiming';
     this.#deferred -= 1;
     this.#reclaiming += 1;
-    this.emit('taskReclaiming', { executionId: execution.executionId, taskId: execution.taskId, at: performance.now() });
+    this.emit('taskReclaiming', {
+      executionId: execution.executionId,
+      taskId: execution.taskId,
+      at: performance.now(),
+    });
   }
 
   #onResumed(execution: Execution): void {
@@ -408,7 +412,13 @@ function toRequest(task: TaskDefinition | TaskReference, input: unknown): TaskRe
   }
   if ('moduleUrl' in task && typeof task.fn === 'function') {
     const cell = task.wantsHandle ? createCell() : null;
-    return { moduleUrl: task.moduleUrl, taskId: task.id, executionId: cell === null ? '' : newExecutionId(), input, cell };
+    return {
+      moduleUrl: task.moduleUrl,
+      taskId: task.id,
+      executionId: cell === null ? '' : newExecutionId(),
+      input,
+      cell,
+    };
   }
   const { module, id } = task as TaskReference;
   if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('task.id', 'a task id', id);

@@ -95,12 +95,12 @@ export class CellTaskHandle implements TaskHandle {
     this.#deferring = true;
     try {
       if (await evaluate(condition)) return;
-      const stop = new DeferralStop([this.signal, signal], timeoutMs);
-      if (stop.error !== null) {
-        stop.dispose();
-        throw stop.error; // aborted before it began: the slot was never given back
-      }
+      // Aborted before it began: keep the slot, which was never given back.
+      if (signal?.aborted) throw new DeferAbortedError(signal.reason);
+      if (this.#cancel?.signal.aborted) throw new DeferAbortedError(this.#cancel.signal.reason);
+      // Release first, before the bookkeeping below, so the slot goes to other work sooner.
       this.#release();
+      const stop = new DeferralStop([this.signal, signal], timeoutMs);
       let failure: Error | null = null;
       try {
         failure = await pollUntil(condition, pollIntervalMs, stop);

@@ -1,3 +1,6 @@
+/* eslint-disable @typescript-eslint/only-throw-error --
+   Failures are thrown as plain TaskFailure objects on purpose: Piscina posts a thrown value back
+   as the run's error, and a plain object crosses threads whole, where an Error loses its class. */
 import { threadId } from 'node:worker_threads';
 import {
   NoHandleError,
