@@ -1,0 +1,20 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+
+const run = promisify(execFile);
+const demo = fileURLToPath(new URL('../examples/demo.js', import.meta.url));
+
+describe('examples: the demo', () => {
+  it('runs to the end, shows parked runs and CPU runs sharing the slots, and frees every slot', async () => {
+    const { stdout, stderr } = await run(process.execPath, [demo], { timeout: 60_000 });
+    expect(stderr).to.equal('');
+    expect(stdout).to.match(/deferred\s+fetch-report#1/);
+    expect(stdout).to.match(/resumed\s+fetch-report#1/);
+    expect(stdout).to.contain('Timeline');
+    expect(stdout).to.contain('16 of 16 crunch runs had a slot while fetch-reports were parked');
+    expect(stdout).to.contain('at most 2 of 2 slots were in use');
+    expect(stdout.trimEnd().endsWith('slots free: 2/2')).to.equal(true);
+  });
+});
