@@ -13,7 +13,7 @@ const WIDTH = 60; // columns of the timeline
 const EVENTS = ['taskStarted', 'taskDeferred', 'taskResumed', 'taskCompleted', 'taskFailed'] as const;
 const GLYPH = { started: '▶', deferred: '‖', resumed: '↺', completed: '✓', failed: '✗' };
 // Lines are printed at the end of each synchronous burst of events, the event that freed a slot
-// first: the executor hands a freed slot over before it emits the event that freed it.
+// first (the executor emits it before it hands the slot on; sorting keeps that order robust).
 const RANK = { deferred: 0, completed: 0, failed: 0, resumed: 1, started: 1 };
 
 type Kind = keyof typeof GLYPH;

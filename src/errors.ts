@@ -21,6 +21,10 @@ export const ErrorCode = {
   DeferConditionFailed: 'SLOTWISE_DEFER_CONDITION_FAILED',
   DeferInProgress: 'SLOTWISE_DEFER_IN_PROGRESS',
   NoHandle: 'SLOTWISE_NO_HANDLE',
+  SchemaTooNew: 'SLOTWISE_SCHEMA_TOO_NEW',
+  DatabaseUnavailable: 'SLOTWISE_DATABASE_UNAVAILABLE',
+  WorkflowNotFound: 'SLOTWISE_WORKFLOW_NOT_FOUND',
+  RunnerClosed: 'SLOTWISE_RUNNER_CLOSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -198,6 +202,49 @@ export class NoHandleError extends SlotwiseError {
       ErrorCode.NoHandle,
       `Task \`${taskId}\` was not given a handle: declare a second parameter or pass \`{ handle: true }\` to defineTask`,
     );
+  }
+}
+
+/** The database schema holds migrations newer than this version of slotwise. */
+export class SchemaTooNewError extends SlotwiseError {
+  readonly schema: string;
+  readonly unknownMigrations: readonly string[];
+
+  constructor(schema: string, unknownMigrations: readonly string[]) {
+    super(
+      ErrorCode.SchemaTooNew,
+      `Schema \`${schema}\` has migrations this version of slotwise does not know (${unknownMigrations.join(', ')}): upgrade slotwise`,
+    );
+    this.schema = schema;
+    this.unknownMigrations = unknownMigrations;
+  }
+}
+
+/** The database could not be reached, or kept failing, for longer than the runner waits. */
+export class DatabaseUnavailableError extends SlotwiseError {
+  /** What the runner was doing, e.g. `completing task \`b\``. */
+  readonly operation: string;
+
+  constructor(operation: string, cause: unknown) {
+    super(ErrorCode.DatabaseUnavailable, `The database failed while ${operation}: ${messageOf(cause)}`, { cause });
+    this.operation = operation;
+  }
+}
+
+/** No workflow execution has this id in the runner's schema. */
+export class WorkflowNotFoundError extends SlotwiseError {
+  readonly workflowExecutionId: string;
+
+  constructor(workflowExecutionId: string) {
+    super(ErrorCode.WorkflowNotFound, `No workflow execution \`${workflowExecutionId}\` in this schema`);
+    this.workflowExecutionId = workflowExecutionId;
+  }
+}
+
+/** The runner is closed (or closing) and takes no new workflow. */
+export class RunnerClosedError extends SlotwiseError {
+  constructor() {
+    super(ErrorCode.RunnerClosed, 'The runner is closed: no new workflow can start on it');
   }
 }
 

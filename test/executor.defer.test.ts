@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { collapsedDeferral, deferOnSignal, echo, holdUntilSignal, spin } from './fixtures/tasks.js';
+import { collapsedDeferral, deferOnSignal, holdUntilSignal, spin } from './fixtures/tasks.js';
 import { createExecutor, createSignals, nextEvent, raise, raised, record } from './helpers.js';
 
 describe('TaskHandle.deferUntil', () => {
@@ -106,20 +106,5 @@ describe('TaskHandle.deferUntil', () => {
     const names = recording.events.map((e) => `${e.name}:${e.taskId}`);
     expect(names.indexOf('taskResumed:collapsedDeferral')).to.be.lessThan(names.indexOf('taskStarted:spin'));
     expect(executor.metrics().totalDeferrals).to.equal(1);
-  });
-
-  it('never puts more than maxTasksPerThread tasks, parked ones included, on one thread', async () => {
-    const executor = createExecutor({ threads: 1, maxConcurrentTasks: 2, maxTasksPerThread: 1 });
-    const signals = createSignals();
-    const recording = record(executor);
-    const parked = executor.run(deferOnSignal, { signals, release: 0 });
-    await nextEvent(executor, 'taskDeferred');
-    const echoStarted = nextEvent(executor, 'taskStarted', (e) => e.taskId === 'echo');
-    const next = executor.run(echo, 'after');
-    await echoStarted; // it has a slot, not yet a thread
-    raise(signals, 0);
-    await Promise.all([parked, next]);
-    const names = recording.events.map((e) => `${e.name}:${e.taskId}`);
-    expect(names.indexOf('taskCompleted:deferOnSignal')).to.be.lessThan(names.indexOf('taskCompleted:echo'));
   });
 });

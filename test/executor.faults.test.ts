@@ -17,6 +17,7 @@ import {
   holdUntilSignal,
   spin,
   stopsOnSignal,
+  unawaitedDeferral,
 } from './fixtures/tasks.js';
 import { createExecutor, createSignals, nextEvent, raise, raised, record, rejection } from './helpers.js';
 
@@ -206,6 +207,49 @@ describe('Executor fault paths', () => {
       raise(signals, 1);
       await rejected;
       expect(executor.metrics()).to.include({ reclaimingTasks: 0, availableSlots: 1 });
+    });
+  });
+
+  describe('bugs in the calling code', () => {
+    for (const readSignal of [true, false]) {
+      it(`a deferral the task did not await harms no other run on its thread (signal read: ${String(readSignal)})`, async () => {
+        const executor = createExecutor({ threads: 1, maxConcurrentTasks: 2 });
+        const signals = createSignals();
+        const neighbour = executor.run(deferOnSignal, { signals, release: 0 });
+        await nextEvent(executor, 'taskDeferred');
+        expect(await executor.run(unawaitedDeferral, { readSignal, signals, checks: 1 })).to.equal('returned');
+        raise(signals, 0);
+        expect((await neighbour).heldAfter).to.equal(true);
+        expect(Atomics.load(signals, 1), 'only the first check ran: it never released').to.equal(1);
+        expect(executor.metrics().totalDeferrals).to.equal(1);
+      });
+    }
+
+    it('a listener that throws does not keep a slot or stall the handshake', async () => {
+      const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
+      const caught: unknown[] = [];
+      const previous = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      process.on('uncaughtException', (error) => caught.push(error));
+      try {
+        const deferred = nextEvent(executor, 'taskDeferred'); // registered first: still called
+        for (const event of ['taskDeferred', 'taskResumed', 'taskCompleted'] as const) {
+          executor.on(event, () => {
+            throw new Error(`listener of ${event}`);
+          });
+        }
+        const signals = createSignals();
+        const run = executor.run(deferOnSignal, { signals, release: 0 });
+        await deferred;
+        raise(signals, 0);
+        expect((await run).heldAfter).to.equal(true);
+        expect(await executor.run(spin, 1)).to.be.a('number'); // the slot came back
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.removeAllListeners('uncaughtException');
+        for (const listener of previous) process.on('uncaughtException', listener);
+      }
+      expect(caught.map((e) => (e as Error).message)).to.include('listener of taskCompleted');
     });
   });
 

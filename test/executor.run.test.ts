@@ -91,7 +91,6 @@ describe('Executor.run', () => {
         'Expected `maxConcurrentTasks` to be a positive integer, got `0` (number)',
       );
       expect(() => new Executor({ threads: 1.5 })).to.throw(InvalidArgumentError, '`threads`');
-      expect(() => new Executor({ maxTasksPerThread: -1 })).to.throw(InvalidArgumentError, '`maxTasksPerThread`');
     });
 
     it('rejects invalid run options and task references with InvalidArgumentError', async () => {

@@ -57,6 +57,8 @@ export interface CloseOptions {
 }
 
 const WORKER_URL = new URL('../../workers/task-worker.js', import.meta.url);
+/** Piscina's per-thread task cap, made effectively unlimited (it must be a finite number). */
+const MAX_TASKS_PER_THREAD = 2 ** 30;
 
 /**
  * Runs tasks on a pool of worker threads, never more than `maxConcurrentTasks` active at once.
@@ -91,13 +93,15 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       filename: WORKER_URL.href,
       minThreads: this.options.threads,
       maxThreads: this.options.threads,
-      concurrentTasksPerWorker: this.options.maxTasksPerThread,
+      // Parked (deferred) runs are pending promises inside their worker: Piscina must not cap
+      // them. The semaphore, not Piscina, decides how many runs are active.
+      concurrentTasksPerWorker: MAX_TASKS_PER_THREAD,
       idleTimeout: Infinity,
       // Workers wait for messages in their event loop rather than in Atomics.wait: a worker
       // with a parked deferral lives there anyway, and the no-op overhead benchmark measured
       // ~30.5k vs ~26k runs/s (2 threads) against Piscina's default 'sync' mode.
       atomics: 'disabled',
-      loadBalancer: leastActiveBalancer(this.#slotless, this.options.maxTasksPerThread),
+      loadBalancer: leastActiveBalancer(this.#slotless),
     });
     // Piscina emits 'error' for a thread that fails while it runs no task. Unhandled, an
     // 'error' event would throw; pass it on under a name that does not.
@@ -117,8 +121,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (this.#closing !== null) return Promise.reject(new ExecutorClosedError());
     let request: TaskRequest;
     try {
-      request = toRequest(task, input);
       validateRunOptions(options);
+      request = toRequest(task, input, options.executionId);
     } catch (error) {
       return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     }
@@ -218,7 +222,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       }, timeoutMs);
     }
     if (this.listenerCount('taskStarted') > 0) {
-      this.emit('taskStarted', {
+      this.#emitGuarded('taskStarted', {
         executionId: execution.executionId,
         taskId: execution.taskId,
         at: execution.startedAt,
@@ -295,7 +299,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.#deferred += 1;
     this.#totalDeferrals += 1;
     // Emitted before the slot is handed on, so listeners see the release before the next start.
-    this.emit('taskDeferred', { executionId: execution.executionId, taskId: execution.taskId, at });
+    this.#emitGuarded('taskDeferred', { executionId: execution.executionId, taskId: execution.taskId, at });
     if (releaseSlot) execution.token?.release();
   }
 
@@ -317,7 +321,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     execution.deferredMs += deferredMs;
     this.#reclaiming -= 1;
     this.#unpark(execution.workerId);
-    this.emit('taskResumed', { executionId: execution.executionId, taskId: execution.taskId, at, deferredMs });
+    this.#emitGuarded('taskResumed', { executionId: execution.executionId, taskId: execution.taskId, at, deferredMs });
   }
 
   #onOutput(execution: Execution, output: unknown): void {
@@ -391,8 +395,23 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       deferredMs: execution.deferredMs,
       deferrals: execution.deferrals,
     };
-    if (execution.failure === null) this.emit('taskCompleted', timing);
-    else this.emit('taskFailed', { ...timing, error: execution.failure });
+    if (execution.failure === null) this.#emitGuarded('taskCompleted', timing);
+    else this.#emitGuarded('taskFailed', { ...timing, error: execution.failure });
+  }
+
+  /**
+   * Emits an event from inside the slot accounting. A listener that throws is a bug in the
+   * caller's code; it must not leave a slot taken or a handshake unanswered, so its error is
+   * rethrown on a later tick (as an uncaught exception, like any throwing listener's would be).
+   */
+  #emitGuarded<K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]): void {
+    try {
+      this.emit(event, ...(args as never));
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   #unpark(workerId: number): void {
@@ -406,7 +425,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   }
 }
 
-function toRequest(task: TaskDefinition | TaskReference, input: unknown): TaskRequest {
+function toRequest(task: TaskDefinition | TaskReference, input: unknown, executionId: string | undefined): TaskRequest {
   if (typeof task !== 'object' || task === null) {
     throw new InvalidArgumentError('task', 'a task from defineTask() or { module, id }', task);
   }
@@ -423,7 +442,13 @@ function toRequest(task: TaskDefinition | TaskReference, input: unknown): TaskRe
   const { module, id } = task as TaskReference;
   if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('task.id', 'a task id', id);
   // The main thread cannot see whether this task wants a handle: give it a cell in case.
-  return { moduleUrl: toModuleUrl(module), taskId: id, executionId: newExecutionId(), input, cell: createCell() };
+  return {
+    moduleUrl: toModuleUrl(module),
+    taskId: id,
+    executionId: executionId ?? newExecutionId(),
+    input,
+    cell: createCell(),
+  };
 }
 
 /** True if `promise` settles within `ms`; the timer does not outlive the answer. */

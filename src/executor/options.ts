@@ -11,12 +11,6 @@ export interface ExecutorOptions {
    * no slot, so any number of them may be parked besides. Default: `threads`.
    */
   readonly maxConcurrentTasks?: number;
-  /**
-   * Tasks one worker thread may hold at once, active and parked together. Parked (deferred)
-   * tasks are pending promises inside their worker, so this must be large; the semaphore, not
-   * this, decides how many run. Default: 1,000,000.
-   */
-  readonly maxTasksPerThread?: number;
 }
 
 export interface RunOptions {
@@ -27,12 +21,15 @@ export interface RunOptions {
    * slot, time spent deferred included; `handle.signal` aborts then. Default: none.
    */
   readonly timeoutMs?: number;
+  /**
+   * The run's id, as events and `handle.taskExecutionId` show it. Default: a fresh UUIDv7.
+   * The persisted runner passes its task execution row id, to tie events to rows.
+   */
+  readonly executionId?: string;
 }
 
 /** The options with every default filled in. */
 export type FilledExecutorOptions = Required<ExecutorOptions>;
-
-export const DEFAULT_MAX_TASKS_PER_THREAD = 1_000_000;
 
 export function fillExecutorOptions(options: ExecutorOptions): FilledExecutorOptions {
   if (typeof options !== 'object' || options === null) {
@@ -42,16 +39,20 @@ export function fillExecutorOptions(options: ExecutorOptions): FilledExecutorOpt
   positiveInteger('threads', threads);
   const maxConcurrentTasks = options.maxConcurrentTasks ?? threads;
   positiveInteger('maxConcurrentTasks', maxConcurrentTasks);
-  const maxTasksPerThread = options.maxTasksPerThread ?? DEFAULT_MAX_TASKS_PER_THREAD;
-  positiveInteger('maxTasksPerThread', maxTasksPerThread);
-  return { threads, maxConcurrentTasks, maxTasksPerThread };
+  return { threads, maxConcurrentTasks };
 }
 
 export function validateRunOptions(options: RunOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'an object', options);
   }
-  const { signal, timeoutMs } = options;
+  const { signal, timeoutMs, executionId } = options;
+  if (
+    executionId !== undefined &&
+    (typeof executionId !== 'string' || executionId.length === 0 || executionId.length > 128)
+  ) {
+    throw new InvalidArgumentError('executionId', 'a string of 1-128 characters', executionId);
+  }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
   }

@@ -16,12 +16,12 @@
  * The worker makes the first two moves and the main thread the third, so the two never race
  * to write the word: whoever may write next is decided by its current value. The worker cannot
  * leave RECLAIMING on its own, which is what lets the main thread miss no reclaim even when it
- * wakes late (it may see RELEASED → RECLAIMING collapsed into one wake-up, and then releases
- * and reclaims in one step).
+ * wakes late (it may see RELEASED → RECLAIMING collapsed into one wake-up; the slot then never
+ * left the run, so the main thread keeps it and grants at once).
  *
  * CONTROL word (written by the main thread only): NONE, or CANCELLED when the run is cancelled
- * (its `signal` aborted or its `timeoutMs` passed). The worker watches it to abort
- * `handle.signal`.
+ * (its `signal` aborted, its `timeoutMs` passed, or `close({ timeoutMs })` ran out). The worker
+ * reads it to abort `handle.signal`, and before it gives a slot back in `deferUntil`.
  *
  * WORKER word (written by the worker only, at start): the worker's `threadId`, so the main
  * thread can count slotless (deferred) tasks per worker for the load balancer.

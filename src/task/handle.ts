@@ -79,6 +79,7 @@ export class CellTaskHandle implements TaskHandle {
 
   get signal(): AbortSignal {
     if (this.#cancel === null) {
+      if (this.#finished) return AbortSignal.abort(new TaskAbortedError(this.#taskId, 'the task had already returned'));
       this.#cancel = new AbortController();
       this.#watchForCancel(this.#cancel);
     }
@@ -90,14 +91,27 @@ export class CellTaskHandle implements TaskHandle {
   }
 
   async deferUntil(condition: DeferCondition, options: DeferOptions = {}): Promise<void> {
+    try {
+      await this.#deferUntil(condition, options);
+    } catch (error) {
+      // A deferral the task did not await, still going when the task returned: nobody can
+      // handle its error, and an unhandled rejection would kill the thread and every run on it.
+      if (!this.#finished) throw error;
+    }
+  }
+
+  async #deferUntil(condition: DeferCondition, options: DeferOptions): Promise<void> {
     const { pollIntervalMs, timeoutMs, signal } = validateDeferArguments(condition, options);
+    if (this.#finished) return; // called after the task returned: there is no slot to give back
     if (this.#deferring) throw new DeferInProgressError();
     this.#deferring = true;
     try {
       if (await evaluate(condition)) return;
       // Aborted before it began: keep the slot, which was never given back.
       if (signal?.aborted) throw new DeferAbortedError(signal.reason);
-      if (this.#cancel?.signal.aborted) throw new DeferAbortedError(this.#cancel.signal.reason);
+      if (Atomics.load(this.#cell, CONTROL) === CANCELLED || this.#finished) {
+        throw new DeferAbortedError(new TaskAbortedError(this.#taskId, 'the run was cancelled'));
+      }
       // Release first, before the bookkeeping below, so the slot goes to other work sooner.
       this.#release();
       const stop = new DeferralStop([this.signal, signal], timeoutMs);
@@ -108,7 +122,7 @@ export class CellTaskHandle implements TaskHandle {
         stop.dispose();
         await this.#reclaim();
       }
-      if (failure !== null && !this.#finished) throw failure;
+      if (failure !== null) throw failure;
     } finally {
       this.#deferring = false;
     }
