@@ -9,6 +9,11 @@
  * - handle: the task's `TaskHandle`, its second argument, through which it can defer.
  * - deferral: a wait inside `handle.deferUntil`, during which the run holds no slot.
  * - executor: the pool of threads plus the semaphore that admits runs to them.
+ * - workflow: a DAG of tasks (`defineWorkflow`); each task gets the input merged with its
+ *   dependencies' outputs (its context).
+ * - workflow execution: one run of a workflow, kept in the database by a runner.
+ * - runner: claims ready tasks of workflow executions from the database and runs them on an
+ *   executor, writing every state change back.
  */
 export { Executor, type CloseOptions, type TaskReference } from './executor/executor.js';
 export type { ExecutorOptions, FilledExecutorOptions, RunOptions } from './executor/options.js';
@@ -27,6 +32,25 @@ export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
 export { DEFAULT_POLL_INTERVAL_MS, type TaskHandle, type DeferCondition, type DeferOptions } from './task/handle.js';
+export { Runner, type RunnerEvents, type SubStatusEvent } from './runner/runner.js';
+export type { RunnerOptions } from './runner/options.js';
+export type { WorkflowResult, TaskResult } from './runner/result.js';
+export type { DatabaseOption } from './store/database.js';
+export type { TaskStatus, TaskSubStatus, WorkflowStatus, StoredError } from './store/store.js';
+export { defineWorkflow, type Workflow } from './workflow/define-workflow.js';
+export { mergeContext, type JsonValue, type JsonObject } from './workflow/context.js';
+export type { TaskWorkflowOptions } from './workflow/options.js';
+export type { RetryOptions, Backoff } from './workflow/retry.js';
+export type { TriggerRule, ContextCondition } from './workflow/trigger.js';
+export {
+  WorkflowErrorCode,
+  WorkflowError,
+  EmptyWorkflowError,
+  DuplicateWorkflowTaskError,
+  UnknownDependencyError,
+  WorkflowCycleError,
+  ContextNotStorableError,
+} from './workflow/errors.js';
 export {
   ErrorCode,
   SlotwiseError,
@@ -45,4 +69,8 @@ export {
   DeferConditionError,
   DeferInProgressError,
   NoHandleError,
+  SchemaTooNewError,
+  DatabaseUnavailableError,
+  WorkflowNotFoundError,
+  RunnerClosedError,
 } from './errors.js';

@@ -434,7 +434,7 @@ function toRequest(task: TaskDefinition | TaskReference, input: unknown, executi
     return {
       moduleUrl: task.moduleUrl,
       taskId: task.id,
-      executionId: cell === null ? '' : newExecutionId(),
+      executionId: executionId ?? (cell === null ? '' : newExecutionId()),
       input,
       cell,
     };

@@ -2,6 +2,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from '../errors.js';
 import type { TaskHandle } from './handle.js';
 import { registerTask } from './registry.js';
+import { type FilledTaskWorkflowOptions, type TaskWorkflowOptions, workflowOptionsOf } from '../workflow/options.js';
 
 /** A task's body: receives the input and, when it wants one, a {@link TaskHandle}. */
 export type TaskFunction<Input = unknown, Output = unknown> = (
@@ -9,7 +10,11 @@ export type TaskFunction<Input = unknown, Output = unknown> = (
   handle: TaskHandle,
 ) => Output | Promise<Output>;
 
-export interface TaskOptions {
+/**
+ * Options of a task. Besides `handle` and `module`, the workflow options (`dependencies`,
+ * `trigger`, `retry`, `timeoutMs`) apply when the task runs in a workflow (see `defineWorkflow`).
+ */
+export interface TaskOptions extends TaskWorkflowOptions {
   /**
    * Whether the task gets a {@link TaskHandle}. Default: decided from the function's declared
    * parameters, `fn.length >= 2`. A task without a handle costs nothing for the handshake.
@@ -33,6 +38,8 @@ export interface TaskDefinition<Input = unknown, Output = unknown> {
   readonly moduleUrl: string;
   readonly wantsHandle: boolean;
   readonly fn: TaskFunction<Input, Output>;
+  /** Its place and policy in a workflow, defaults filled. */
+  readonly workflow: FilledTaskWorkflowOptions;
 }
 
 /**
@@ -58,12 +65,14 @@ export function defineTask<Input = unknown, Output = unknown>(
   if (options.handle !== undefined && typeof options.handle !== 'boolean') {
     throw new InvalidArgumentError('options.handle', 'a boolean', options.handle);
   }
+  const workflow = workflowOptionsOf(options);
   const moduleUrl = options.module === undefined ? callerModuleUrl() : toModuleUrl(options.module);
   const definition: TaskDefinition<Input, Output> = Object.freeze({
     id,
     moduleUrl,
     wantsHandle: options.handle ?? fn.length >= 2,
     fn,
+    workflow,
   });
   registerTask(definition as TaskDefinition);
   return definition;

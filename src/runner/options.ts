@@ -1,0 +1,82 @@
+/** Options of the persisted {@link Runner}, their defaults and their validation. */
+import { InvalidArgumentError } from '../errors.js';
+import { fillExecutorOptions } from '../executor/options.js';
+import { type DatabaseOption, validateSchema } from '../store/database.js';
+import type { Workflow } from '../workflow/define-workflow.js';
+
+export interface RunnerOptions {
+  /**
+   * Where state is kept: a PostgreSQL connection string, a knex instance, or
+   * `{ embedded: true, dataDir? }`. Default: the embedded database (PGlite) in memory.
+   */
+  readonly database?: DatabaseOption;
+  /** The PostgreSQL schema of this installation's tables. Default: `slotwise`. */
+  readonly schema?: string;
+  /** Worker threads. Default: `os.availableParallelism()`. */
+  readonly threads?: number;
+  /** Slots: tasks active at once. Default: `threads`. */
+  readonly maxConcurrentTasks?: number;
+  /**
+   * Workflows this runner may run tasks of, besides those passed to `execute`/`start`. A runner
+   * that restarts after a crash recovers the unfinished executions of these. Default: none.
+   */
+  readonly workflows?: readonly Workflow[];
+  /** How often an idle runner looks for due work it was not told about, in ms. Default: 1000. */
+  readonly pollIntervalMs?: number;
+  /** How long a state write keeps retrying through database errors, in ms. Default: 30,000. */
+  readonly writeDeadlineMs?: number;
+  /**
+   * How many times a task found Running after a crash is run again before it is marked Failed
+   * ("abandoned"). Default: 3.
+   */
+  readonly maxRecoveryAttempts?: number;
+  /** PostgreSQL connections in the pool (ignored for the embedded database). Default: 10. */
+  readonly poolSize?: number;
+}
+
+export interface FilledRunnerOptions {
+  readonly database: DatabaseOption | undefined;
+  readonly schema: string;
+  readonly threads: number;
+  readonly maxConcurrentTasks: number;
+  readonly workflows: readonly Workflow[];
+  readonly pollIntervalMs: number;
+  readonly writeDeadlineMs: number;
+  readonly maxRecoveryAttempts: number;
+  readonly poolSize: number;
+}
+
+export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+  const executor = fillExecutorOptions({
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.maxConcurrentTasks === undefined ? {} : { maxConcurrentTasks: options.maxConcurrentTasks }),
+  });
+  const workflows = options.workflows ?? [];
+  if (!Array.isArray(workflows)) throw new InvalidArgumentError('workflows', 'an array of workflows', workflows);
+  return {
+    database: options.database,
+    schema: validateSchema(options.schema ?? 'slotwise'),
+    threads: executor.threads,
+    maxConcurrentTasks: executor.maxConcurrentTasks,
+    workflows,
+    pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs ?? 1000),
+    writeDeadlineMs: positive('writeDeadlineMs', options.writeDeadlineMs ?? 30_000),
+    maxRecoveryAttempts: nonNegativeInteger('maxRecoveryAttempts', options.maxRecoveryAttempts ?? 3),
+    poolSize: nonNegativeInteger('poolSize', options.poolSize ?? 10) || 1,
+  };
+}
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(name, 'a positive finite number', value);
+  }
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(name, 'an integer >= 0', value);
+  }
+  return value;
+}

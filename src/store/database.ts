@@ -1,0 +1,64 @@
+/**
+ * Opening the database a runner keeps its state in: PostgreSQL through knex and pg when given
+ * a connection string (or a knex instance), otherwise an embedded PostgreSQL (PGlite, through
+ * the knex-pglite dialect) in memory or in a data directory. One SQL dialect either way.
+ */
+import knexModule, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import { InvalidArgumentError } from '../errors.js';
+
+/** Where a runner keeps its state. */
+export type DatabaseOption =
+  /** A PostgreSQL connection string, e.g. `postgres://user@host:5432/db`. */
+  | string
+  /** A knex instance (pg or knex-pglite client) owned by the caller: it is not destroyed on close. */
+  | Knex
+  /** The embedded database, kept in `dataDir` (a folder) instead of memory. */
+  | { readonly embedded: true; readonly dataDir?: string };
+
+export interface Database {
+  readonly knex: Knex;
+  /** True for the embedded PGlite database (one process, one connection). */
+  readonly embedded: boolean;
+  /** Destroys the knex instance if this module created it. */
+  close(): Promise<void>;
+}
+
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Validates a schema name: it is used as an SQL identifier. */
+export function validateSchema(schema: unknown): string {
+  if (typeof schema !== 'string' || !SCHEMA.test(schema)) {
+    throw new InvalidArgumentError('schema', 'a lower-case SQL identifier (letters, digits, _; 1-63 chars)', schema);
+  }
+  return schema;
+}
+
+export function openDatabase(option: DatabaseOption | undefined, poolSize: number): Database {
+  if (option === undefined || (typeof option === 'object' && 'embedded' in option)) {
+    const dataDir = option?.dataDir;
+    const knex = knexModule.knex({
+      client: ClientPgLite,
+      dialect: 'postgres',
+      connection: dataDir === undefined ? {} : { filename: dataDir },
+    });
+    return { knex, embedded: true, close: () => knex.destroy() };
+  }
+  if (typeof option === 'string') {
+    if (!/^postgres(ql)?:\/\//.test(option)) {
+      throw new InvalidArgumentError('database', 'a postgres:// connection string', redact(option));
+    }
+    const knex = knexModule.knex({ client: 'pg', connection: option, pool: { min: 0, max: poolSize } });
+    return { knex, embedded: false, close: () => knex.destroy() };
+  }
+  if (typeof option === 'function' && typeof (option as Knex).raw === 'function') {
+    const embedded = (option as Knex).client.constructor === ClientPgLite;
+    return { knex: option, embedded, close: () => Promise.resolve() };
+  }
+  throw new InvalidArgumentError('database', 'a connection string, a knex instance or { embedded: true }', option);
+}
+
+/** A connection string with its password hidden, for messages and logs. */
+export function redact(connection: string): string {
+  return connection.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

@@ -1,0 +1,79 @@
+/**
+ * Applies the migrations in the top-level `migrations/` folder to one schema, through knex's
+ * migrator with an explicit list (no folder scanning: the list is the order). Safe when several
+ * processes start together: knex holds a lock row while it migrates, and the others wait for it.
+ */
+import type { Knex } from 'knex';
+import * as m001 from '../../migrations/001_create_tables.js';
+import { SchemaTooNewError } from '../errors.js';
+
+interface Migration {
+  readonly name: string;
+  up(knex: Knex, schema: string): Promise<void>;
+  down(knex: Knex, schema: string): Promise<void>;
+}
+
+/** Every migration, in order. Append new ones at the end. */
+export const MIGRATIONS: readonly Migration[] = [m001];
+
+const LOCK_WAIT_MS = 60_000;
+
+export async function migrate(knex: Knex, schema: string): Promise<void> {
+  await createSchema(knex, schema);
+  await assertKnownMigrations(knex, schema);
+  const config = migratorConfig(schema);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let wait = 25; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      await knex.migrate.latest(config);
+      return;
+    } catch (error) {
+      if (!isMigrationLocked(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait)); // another process is migrating
+    }
+  }
+}
+
+/** Names of applied and pending migrations. */
+export async function migrationStatus(knex: Knex, schema: string): Promise<{ applied: string[]; pending: string[] }> {
+  await createSchema(knex, schema);
+  const [applied, pending] = (await knex.migrate.list(migratorConfig(schema))) as [{ name: string }[], Migration[]];
+  return { applied: applied.map((m) => m.name), pending: pending.map((m) => m.name) };
+}
+
+/** Fails with a typed error when the schema has migrations this code does not know (a newer version). */
+export async function assertKnownMigrations(knex: Knex, schema: string): Promise<void> {
+  if (!(await knex.schema.withSchema(schema).hasTable('slotwise_migrations'))) return;
+  const rows: { name: string }[] = await knex.withSchema(schema).table('slotwise_migrations').select('name');
+  const known = new Set(MIGRATIONS.map((m) => m.name));
+  const unknown = rows.map((r) => r.name).filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new SchemaTooNewError(schema, unknown);
+  }
+}
+
+function migratorConfig(schema: string): Knex.MigratorConfig {
+  return {
+    schemaName: schema,
+    tableName: 'slotwise_migrations',
+    migrationSource: {
+      getMigrations: () => Promise.resolve([...MIGRATIONS]),
+      getMigrationName: (migration: Migration) => migration.name,
+      getMigration: (migration: Migration) =>
+        Promise.resolve({ up: (k: Knex) => migration.up(k, schema), down: (k: Knex) => migration.down(k, schema) }),
+    },
+  };
+}
+
+async function createSchema(knex: Knex, schema: string): Promise<void> {
+  try {
+    await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+  } catch (error) {
+    // Two processes creating it at once: one wins, the other sees a unique violation.
+    if ((error as { code?: string }).code !== '23505') throw error;
+  }
+}
+
+function isMigrationLocked(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'MigrationLocked' || /already locked/i.test(error.message));
+}

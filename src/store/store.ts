@@ -1,0 +1,261 @@
+/**
+ * The data access layer of the persisted runner: every SQL statement it runs, parameterised
+ * through knex bindings, against tables in one validated schema. No workflow logic here: the
+ * scheduler decides, this module reads and writes.
+ */
+import type { Knex } from 'knex';
+
+export type TaskStatus = 'NotStarted' | 'Ready' | 'Running' | 'Completed' | 'Failed' | 'Skipped';
+export type TaskSubStatus = 'Active' | 'Deferred';
+export type WorkflowStatus = 'Pending' | 'Running' | 'Completed' | 'Failed';
+
+export interface WorkflowRow {
+  readonly id: string;
+  readonly workflow_name: string;
+  readonly status: WorkflowStatus;
+  readonly input: Record<string, unknown>;
+  readonly output: Record<string, unknown> | null;
+  readonly error: StoredError | null;
+  readonly created_at: Date;
+  readonly completed_at: Date | null;
+}
+
+export interface TaskRow {
+  readonly id: string;
+  readonly workflow_execution_id: string;
+  readonly task_id: string;
+  readonly status: TaskStatus;
+  readonly sub_status: TaskSubStatus | null;
+  readonly attempt: number;
+  readonly max_attempts: number;
+  readonly retry_at: Date | null;
+  readonly recovery_attempts: number;
+  readonly deferrals: number;
+  readonly deferred_ms: number;
+  readonly output: unknown;
+  readonly error: StoredError | null;
+  readonly started_at: Date | null;
+  readonly completed_at: Date | null;
+}
+
+/** A claimed task, with what it needs to run: its workflow's name and input. */
+export interface ClaimedTask extends TaskRow {
+  readonly workflow_name: string;
+  readonly workflow_input: Record<string, unknown>;
+}
+
+/** How an error is kept in the database. */
+export interface StoredError {
+  readonly name: string;
+  readonly code: string | null;
+  readonly message: string;
+}
+
+export interface EventRow {
+  readonly workflow_execution_id: string;
+  readonly task_execution_id?: string | null;
+  readonly event_type: string;
+  readonly data?: unknown;
+}
+
+/** A change to one task row, made by the scheduler inside its transaction. */
+export interface TaskUpdate {
+  readonly status: TaskStatus;
+  readonly sub_status?: TaskSubStatus | null;
+  readonly output?: unknown;
+  readonly error?: StoredError | null;
+  readonly retryInMs?: number | null;
+  readonly completed?: boolean;
+  readonly deferrals?: number;
+  readonly deferred_ms?: number;
+  readonly recovery_attempts?: number;
+}
+
+export class Store {
+  constructor(
+    readonly knex: Knex,
+    readonly schema: string,
+  ) {}
+
+  transaction<T>(work: (tx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.knex.transaction(work);
+  }
+
+  #table(db: Knex | Knex.Transaction, table: string): Knex.QueryBuilder {
+    return db.withSchema(this.schema).table(table);
+  }
+
+  async insertWorkflow(
+    tx: Knex.Transaction,
+    row: Pick<WorkflowRow, 'id' | 'workflow_name' | 'status' | 'input'>,
+  ): Promise<void> {
+    await this.#table(tx, 'workflow_executions').insert({ ...row, input: JSON.stringify(row.input) });
+  }
+
+  async insertTasks(
+    tx: Knex.Transaction,
+    rows: readonly Pick<TaskRow, 'id' | 'workflow_execution_id' | 'task_id' | 'status' | 'max_attempts'>[],
+  ): Promise<void> {
+    await this.#table(tx, 'task_executions').insert(rows);
+  }
+
+  async insertEvents(db: Knex | Knex.Transaction, events: readonly EventRow[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#table(db, 'execution_events').insert(
+      events.map((e) => ({
+        workflow_execution_id: e.workflow_execution_id,
+        task_execution_id: e.task_execution_id ?? null,
+        event_type: e.event_type,
+        data: e.data === undefined ? null : JSON.stringify(e.data),
+      })),
+    );
+  }
+
+  /**
+   * Claims up to `limit` Ready tasks that are due, of workflows this runner knows, and marks
+   * them Running/Active. `SKIP LOCKED` lets several claimers run at once without waiting on
+   * each other or claiming one task twice.
+   */
+  async claimReady(limit: number, workflowNames: readonly string[], runnerId: string): Promise<ClaimedTask[]> {
+    if (limit <= 0 || workflowNames.length === 0) return [];
+    const s = this.schema;
+    const result = await this.knex.raw<{ rows: ClaimedTask[] }>(
+      `WITH due AS (
+         SELECT t.id FROM ??.task_executions t
+         JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
+         WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
+           AND w.workflow_name = ANY(?)
+         ORDER BY t.retry_at NULLS FIRST, t.id
+         LIMIT ?
+         FOR UPDATE OF t SKIP LOCKED
+       )
+       UPDATE ??.task_executions t
+       SET status = 'Running', sub_status = 'Active', attempt = t.attempt + 1, retry_at = NULL,
+           claimed_by = ?, started_at = now(), updated_at = now()
+       FROM due, ??.workflow_executions w
+       WHERE t.id = due.id AND w.id = t.workflow_execution_id
+       RETURNING t.*, w.workflow_name, w.input AS workflow_input`,
+      [s, s, [...workflowNames], limit, s, runnerId, s],
+    );
+    const claimed = result.rows;
+    await this.insertEvents(
+      this.knex,
+      claimed.map((t) => ({
+        workflow_execution_id: t.workflow_execution_id,
+        task_execution_id: t.id,
+        event_type: 'task_started',
+        data: { attempt: t.attempt },
+      })),
+    );
+    return claimed;
+  }
+
+  /** Earliest `retry_at` among Ready tasks of these workflows, if any is waiting. */
+  async nextRetryAt(workflowNames: readonly string[]): Promise<number | null> {
+    if (workflowNames.length === 0) return null;
+    const s = this.schema;
+    const result = await this.knex.raw<{ rows: { wait_ms: number | null }[] }>(
+      `SELECT EXTRACT(EPOCH FROM (min(t.retry_at) - now())) * 1000 AS wait_ms
+       FROM ??.task_executions t JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
+       WHERE t.status = 'Ready' AND t.retry_at IS NOT NULL AND w.workflow_name = ANY(?)`,
+      [s, s, [...workflowNames]],
+    );
+    const wait = result.rows[0]?.wait_ms;
+    return wait === null || wait === undefined ? null : Number(wait);
+  }
+
+  /** Locks a workflow's row for the rest of the transaction: its task transitions serialise on it. */
+  async lockWorkflow(tx: Knex.Transaction, id: string): Promise<WorkflowRow | undefined> {
+    return (await this.#table(tx, 'workflow_executions').where({ id }).forUpdate().first()) as WorkflowRow | undefined;
+  }
+
+  async workflow(id: string): Promise<WorkflowRow | undefined> {
+    return (await this.#table(this.knex, 'workflow_executions').where({ id }).first()) as WorkflowRow | undefined;
+  }
+
+  async tasksOf(db: Knex | Knex.Transaction, workflowExecutionId: string): Promise<TaskRow[]> {
+    return (await this.#table(db, 'task_executions')
+      .where({ workflow_execution_id: workflowExecutionId })
+      .orderBy('id')) as TaskRow[];
+  }
+
+  /**
+   * Applies a task update. With `expectRunning`, it changes nothing unless the row is still
+   * Running (a late write about a run that was already settled elsewhere); returns whether it did.
+   */
+  async updateTask(
+    db: Knex | Knex.Transaction,
+    id: string,
+    update: TaskUpdate,
+    expectRunning: boolean,
+  ): Promise<boolean> {
+    const values: Record<string, unknown> = {
+      status: update.status,
+      sub_status: update.sub_status ?? null,
+      updated_at: this.knex.fn.now(),
+    };
+    if (update.output !== undefined) values.output = JSON.stringify(update.output);
+    if (update.error !== undefined) values.error = update.error === null ? null : JSON.stringify(update.error);
+    if (update.retryInMs !== undefined) {
+      values.retry_at =
+        update.retryInMs === null ? null : this.knex.raw(`now() + (? * interval '1 millisecond')`, [update.retryInMs]);
+    }
+    if (update.completed === true) values.completed_at = this.knex.fn.now();
+    if (update.deferrals !== undefined) values.deferrals = update.deferrals;
+    if (update.deferred_ms !== undefined) values.deferred_ms = update.deferred_ms;
+    if (update.recovery_attempts !== undefined) values.recovery_attempts = update.recovery_attempts;
+    if (update.status !== 'Running') values.claimed_by = null;
+    const query = this.#table(db, 'task_executions').where({ id });
+    if (expectRunning) void query.andWhere({ status: 'Running' });
+    const changed = await query.update(values);
+    return Number(changed) > 0;
+  }
+
+  /** Sets the Running sub-state; nothing happens if the task is no longer Running. */
+  async setSubStatus(id: string, subStatus: TaskSubStatus, event: EventRow): Promise<void> {
+    await this.transaction(async (tx) => {
+      const changed = await this.#table(tx, 'task_executions')
+        .where({ id, status: 'Running' })
+        .update({ sub_status: subStatus, updated_at: this.knex.fn.now() });
+      if (Number(changed) > 0) await this.insertEvents(tx, [event]);
+    });
+  }
+
+  async finishWorkflow(
+    tx: Knex.Transaction,
+    id: string,
+    status: 'Completed' | 'Failed',
+    output: Record<string, unknown>,
+    error: StoredError | null,
+  ): Promise<void> {
+    await this.#table(tx, 'workflow_executions')
+      .where({ id })
+      .whereIn('status', ['Pending', 'Running'])
+      .update({
+        status,
+        output: JSON.stringify(output),
+        error: error === null ? null : JSON.stringify(error),
+        completed_at: this.knex.fn.now(),
+      });
+  }
+
+  /** Running tasks of these workflows: after a crash, none of them has a live run. */
+  async runningTasks(workflowNames: readonly string[]): Promise<ClaimedTask[]> {
+    if (workflowNames.length === 0) return [];
+    const s = this.schema;
+    const result = await this.knex.raw<{ rows: ClaimedTask[] }>(
+      `SELECT t.*, w.workflow_name, w.input AS workflow_input
+       FROM ??.task_executions t JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
+       WHERE t.status = 'Running' AND w.workflow_name = ANY(?)`,
+      [s, s, [...workflowNames]],
+    );
+    return result.rows;
+  }
+
+  async events(workflowExecutionId: string): Promise<{ event_type: string; task_execution_id: string | null }[]> {
+    return (await this.#table(this.knex, 'execution_events')
+      .where({ workflow_execution_id: workflowExecutionId })
+      .orderBy('id')
+      .select('event_type', 'task_execution_id')) as { event_type: string; task_execution_id: string | null }[];
+  }
+}

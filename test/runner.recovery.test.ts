@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import knexModule from 'knex';
+import { Runner } from '../src/index.js';
+import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
+import { deferredPipeline } from './fixtures/runner-tasks.js';
+
+const child = fileURLToPath(new URL('./fixtures/recovery-child.js', import.meta.url));
+const hasPostgres = (await backends()).some((b) => b.name === 'postgres');
+
+/** Starts the child runner and resolves with the id of its workflow once its task is Deferred. */
+function startChild(
+  schema: string,
+  flagFile: string,
+  counterFile: string,
+): Promise<{ id: string; kill: () => Promise<void> }> {
+  const process_ = spawn(process.execPath, [child, TEST_DATABASE_URL, schema, flagFile, counterFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => process_.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    process_.once('exit', (code) => reject(new Error(`the child runner exited early (${String(code)})`)));
+    process_.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /deferred (\S+)\n/.exec(out);
+      if (match?.[1] !== undefined) {
+        resolve({
+          id: match[1],
+          kill: async () => {
+            process_.kill('SIGKILL');
+            await exited;
+          },
+        });
+      }
+    });
+  });
+}
+
+if (hasPostgres) {
+  describe('Runner recovery after a crash (postgres)', function () {
+    it('a new runner completes the workflow of a runner killed with SIGKILL mid-deferral', async () => {
+      const schema = freshSchema('recovery');
+      const dir = mkdtempSync(joinPath(tmpdir(), 'slotwise-'));
+      const flagFile = joinPath(dir, 'flag');
+      const { id, kill } = await startChild(schema, flagFile, joinPath(dir, 'counter'));
+      await kill();
+      const runner = new Runner({ database: TEST_DATABASE_URL, schema, threads: 1, workflows: [deferredPipeline] });
+      let passed = false;
+      try {
+        writeFileSync(flagFile, 'after the crash');
+        const result = await runner.wait(id);
+        expect(result.status).to.equal('Completed');
+        expect(result.tasks[0]).to.include({
+          taskId: 'wait_for_data',
+          status: 'Completed',
+          recoveryAttempts: 1,
+          attempts: 2,
+        });
+        expect(result.output).to.deep.include({ processed: 'AFTER THE CRASH' });
+        passed = true;
+      } finally {
+        await runner.close();
+        rmSync(dir, { recursive: true, force: true });
+        const knex = knexModule.knex({ client: 'pg', connection: TEST_DATABASE_URL });
+        await dropSchema(knex, schema, passed);
+        await knex.destroy();
+      }
+    });
+  });
+}
