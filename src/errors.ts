@@ -25,6 +25,11 @@ export const ErrorCode = {
   DatabaseUnavailable: 'SLOTWISE_DATABASE_UNAVAILABLE',
   WorkflowNotFound: 'SLOTWISE_WORKFLOW_NOT_FOUND',
   RunnerClosed: 'SLOTWISE_RUNNER_CLOSED',
+  WorkflowEmpty: 'SLOTWISE_WORKFLOW_EMPTY',
+  WorkflowDuplicateTask: 'SLOTWISE_WORKFLOW_DUPLICATE_TASK',
+  WorkflowUnknownDependency: 'SLOTWISE_WORKFLOW_UNKNOWN_DEPENDENCY',
+  WorkflowCycle: 'SLOTWISE_WORKFLOW_CYCLE',
+  ContextNotStorable: 'SLOTWISE_CONTEXT_NOT_STORABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

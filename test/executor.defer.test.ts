@@ -74,7 +74,17 @@ describe('TaskHandle.deferUntil', () => {
     const executor = createExecutor({ threads: 2, maxConcurrentTasks: 2 });
     const signals = createSignals();
     const recording = record(executor);
+    let deferred = 0;
+    const allParked = new Promise<void>((resolve) =>
+      executor.on('taskDeferred', () => {
+        deferred += 1;
+        if (deferred === 4) resolve();
+      }),
+    );
     const parked = [0, 1, 2, 3].map(() => executor.run(deferOnSignal, { signals, release: 0, pollIntervalMs: 5 }));
+    // Wait for all four to park: a thread still starting up (slow on a loaded machine) would
+    // otherwise hold a deferring run, and its slot, until after the CPU runs.
+    await allParked;
     const cpu = Array.from({ length: 12 }, () => executor.run(spin, 5));
     await Promise.all(cpu);
     // Every CPU task finished while no deferred task had resumed.

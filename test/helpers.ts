@@ -17,7 +17,8 @@ afterEach(async function () {
   const executors = [...open];
   open.clear();
   for (const executor of executors) {
-    await executor.close();
+    // Bounded: a failed test may leave a run parked for ever; cancel it rather than hang.
+    await executor.close({ timeoutMs: 5_000 });
     const metrics = executor.metrics();
     expect(metrics.availableSlots, 'slots leaked').to.equal(metrics.maxConcurrentTasks);
     expect(metrics.activeTasks).to.equal(0);

@@ -241,6 +241,11 @@ describe('defineWorkflow', () => {
     expect(Object.isFrozen(workflow.dependentsOf('fetch'))).to.equal(true);
   });
 
+  it('takes tasks whatever input and output types they declare', () => {
+    const double = defineTask('double', (input: { n: number }) => input.n * 2, { module: 'file:///virtual/typed.js' });
+    expect(defineWorkflow('typed', double).task('double')).to.equal(double);
+  });
+
   it('orders tasks after their dependencies, ties in declaration order', () => {
     // Declared out of order: each task comes as soon as its dependencies are placed, and of
     // the tasks ready at once, the one declared first comes first.

@@ -61,6 +61,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   #pumping = false;
   #pumpAgain = false;
   #pollTimer: NodeJS.Timeout | undefined;
+  #waitPoll: NodeJS.Timeout | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(options: RunnerOptions = {}) {
@@ -135,13 +136,23 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   async #start(): Promise<void> {
-    await migrate(this.#database.knex, this.options.schema);
-    await this.#transitions.recover([...this.#workflows.keys()], (name) => this.#workflows.get(name));
+    await retryTransient(() => migrate(this.#database.knex, this.options.schema), {
+      deadlineMs: this.options.writeDeadlineMs,
+      operation: `migrating schema \`${this.options.schema}\``,
+    });
+    await retryTransient(
+      () => this.#transitions.recover([...this.#workflows.keys()], (name) => this.#workflows.get(name)),
+      {
+        deadlineMs: this.options.writeDeadlineMs,
+        operation: 'recovering tasks left Running by a stopped process',
+      },
+    );
     this.#pump();
   }
 
   async #shutDown(): Promise<void> {
     clearTimeout(this.#pollTimer);
+    clearTimeout(this.#waitPoll);
     await this.#started.catch(() => undefined);
     while (this.#live.size > 0 || this.#starting > 0 || this.#pumping) {
       await Promise.all([...this.#live.values()].map((run) => run.writes.catch(() => undefined)));
@@ -242,10 +253,11 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   async #contextFor(claim: ClaimedTask, workflow: Workflow): Promise<Record<string, unknown>> {
     const dependencies = workflow.dependenciesOf(claim.task_id);
     if (dependencies.length === 0) return mergeContext(claim.workflow_input, []);
-    const rows = await this.#store.tasksOf(this.#store.knex, claim.workflow_execution_id);
+    const rows = await this.#store.slimTasks(this.#store.knex, claim.workflow_execution_id, dependencies);
     const outputs = dependencies.flatMap((id) => {
       const row = rows.find((r) => r.task_id === id);
-      return row?.status === 'Completed' ? [{ taskId: id, output: row.output }] : [];
+      // SQL NULL: the dependency returned nothing, which adds nothing to the context.
+      return row?.status === 'Completed' && row.output !== null ? [{ taskId: id, output: row.output }] : [];
     });
     return mergeContext(claim.workflow_input, outputs);
   }
@@ -300,12 +312,13 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     if (this.listenerCount('writeFailed') > 0) this.emit('writeFailed', failure);
   }
 
-  /** Resolves at the next local change of the execution, or after a poll interval (other processes). */
+  /**
+   * Resolves when this process ends the execution, or when the shared poll finds it ended (by
+   * another process): one query per poll interval for every waiting caller together.
+   */
   #nextChange(id: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(null), this.options.pollIntervalMs);
       const done = (error: Error | null): void => {
-        clearTimeout(timer);
         const list = this.#waiters.get(id)?.filter((w) => w !== done) ?? [];
         if (list.length === 0) this.#waiters.delete(id);
         else this.#waiters.set(id, list);
@@ -313,7 +326,24 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         else reject(error);
       };
       this.#waiters.set(id, [...(this.#waiters.get(id) ?? []), done]);
+      this.#armWaitPoll();
     });
+  }
+
+  #armWaitPoll(): void {
+    if (this.#waitPoll !== undefined || this.#waiters.size === 0 || this.#closing !== null) return;
+    this.#waitPoll = setTimeout(() => {
+      void this.#store
+        .endedAmong([...this.#waiters.keys()])
+        .then(
+          (ended) => ended.forEach((id) => this.#wake(id, null)),
+          () => undefined, // the database is away: the next poll tries again
+        )
+        .finally(() => {
+          this.#waitPoll = undefined;
+          this.#armWaitPoll();
+        });
+    }, this.options.pollIntervalMs);
   }
 
   #wake(id: string, error: Error | null): void {

@@ -10,12 +10,15 @@
  * when any task Failed). Every transition appends an `execution_events` row.
  *
  * Each transition locks the workflow's row first, so two outcomes of one workflow (from this
- * process or another) never interleave: a task is readied once, a workflow ends once.
+ * process or another) never interleave: a task is readied once, a workflow ends once. A
+ * transition reads only the tasks it can change (the dependents of what ended, and their
+ * dependencies), and the workflow's end is found from counters on its row, so its cost does
+ * not grow with the size of the workflow.
  */
 import type { Knex } from 'knex';
 import type { TaskFinishedEvent } from '../executor/events.js';
 import type { RunnerOptions } from './options.js';
-import type { ClaimedTask, EventRow, Store, TaskRow, TaskStatus } from '../store/store.js';
+import type { ClaimedTask, EventRow, SlimTask, Store, TaskStatus } from '../store/store.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { assertStorable, mergeContext } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
@@ -27,7 +30,11 @@ export type Outcome =
   | { readonly ok: true; readonly output: unknown; readonly stats: TaskFinishedEvent | null }
   | { readonly ok: false; readonly error: unknown; readonly stats: TaskFinishedEvent | null };
 
-const TERMINAL: ReadonlySet<TaskStatus> = new Set(['Completed', 'Failed', 'Skipped']);
+/** A task that reached a terminal state in this transaction. */
+interface Ended {
+  readonly taskId: string;
+  readonly status: 'Completed' | 'Failed' | 'Skipped';
+}
 
 export class Transitions {
   readonly #store: Store;
@@ -48,21 +55,53 @@ export class Transitions {
     return Math.max(0, Math.min(...this.#retries) - now);
   }
 
-  /** Inserts the execution and its tasks, roots Ready, in one transaction. Returns its id. */
+  /**
+   * Inserts the execution and its tasks in one transaction: roots Ready (or Skipped, as their
+   * trigger rule says on the input), the others NotStarted. Returns its id.
+   */
   async createExecution(workflow: Workflow, input: Record<string, unknown>): Promise<string> {
     const id = newExecutionId();
     await this.#store.transaction(async (tx) => {
-      await this.#store.insertWorkflow(tx, { id, workflow_name: workflow.name, status: 'Running', input });
-      const rows = workflow.tasks.map((task) => ({
-        id: newExecutionId(),
-        workflow_execution_id: id,
-        task_id: task.id,
-        status: 'NotStarted' as const,
-        max_attempts: task.workflow.retry.maxAttempts,
-      }));
+      const rootDecisions = new Map(
+        workflow.roots.map((taskId) => [
+          taskId,
+          evaluateTrigger(workflow.task(taskId)?.workflow.trigger ?? 'allCompleted', [], input),
+        ]),
+      );
+      await this.#store.insertWorkflow(tx, {
+        id,
+        workflow_name: workflow.name,
+        status: 'Running',
+        input,
+        open_tasks: workflow.tasks.length,
+      });
+      const rows = workflow.tasks.map((task) => {
+        const decision = rootDecisions.get(task.id);
+        const status: TaskStatus = decision === undefined ? 'NotStarted' : decision === 'run' ? 'Ready' : 'Skipped';
+        return {
+          id: newExecutionId(),
+          workflow_execution_id: id,
+          task_id: task.id,
+          status,
+          max_attempts: task.workflow.retry.maxAttempts,
+          ...(status === 'Skipped' ? { completed_at: tx.fn.now() } : {}),
+        };
+      });
       await this.#store.insertTasks(tx, rows);
-      const events: EventRow[] = [{ workflow_execution_id: id, event_type: 'workflow_started' }];
-      await this.#advance(tx, workflow, input, id, rows as unknown as TaskRow[], events);
+      const events: EventRow[] = [
+        { workflow_execution_id: id, event_type: 'workflow_started' },
+        ...rows
+          .filter((r) => r.status !== 'NotStarted')
+          .map((r) => ({
+            workflow_execution_id: id,
+            task_execution_id: r.id,
+            event_type: `task_${r.status.toLowerCase()}`,
+          })),
+      ];
+      const skipped: Ended[] = rows
+        .filter((r) => r.status === 'Skipped')
+        .map((r) => ({ taskId: r.task_id, status: 'Skipped' }));
+      await this.#advance(tx, workflow, input, id, skipped, events);
     });
     return id;
   }
@@ -73,16 +112,13 @@ export class Transitions {
    */
   async applyOutcome(claim: ClaimedTask, workflow: Workflow, outcome: Outcome): Promise<boolean> {
     return this.#store.transaction(async (tx) => {
-      const execution = await this.#store.lockWorkflow(tx, claim.workflow_execution_id);
-      if (execution === undefined) return false;
-      const rows = await this.#store.tasksOf(tx, claim.workflow_execution_id);
-      const row = rows.find((r) => r.id === claim.id);
-      if (row?.status !== 'Running') return false;
+      const locked = await this.#store.lockWorkflowTask(tx, claim.workflow_execution_id, claim.id);
+      if (locked?.task.status !== 'Running') return false;
+      const { task: row, input } = locked;
       const task = workflow.task(claim.task_id);
       if (task === undefined) return false;
       const stats = { deferrals: outcome.stats?.deferrals ?? 0, deferred_ms: outcome.stats?.deferredMs ?? 0 };
       const base = { workflow_execution_id: claim.workflow_execution_id, task_execution_id: claim.id };
-      const events: EventRow[] = [];
 
       let error: unknown = outcome.ok ? null : outcome.error;
       if (outcome.ok) {
@@ -93,15 +129,19 @@ export class Transitions {
         }
       }
       if (error === null && outcome.ok) {
-        await this.#store.updateTask(
+        const output = outcome.output === undefined ? {} : { output: outcome.output };
+        await this.#store.updateTask(tx, row.id, { status: 'Completed', completed: true, ...output, ...stats }, true);
+        const events: EventRow[] = [{ ...base, event_type: 'task_completed' }];
+        return this.#advance(
           tx,
-          row.id,
-          { status: 'Completed', output: outcome.output ?? null, completed: true, ...stats },
-          true,
+          workflow,
+          input,
+          claim.workflow_execution_id,
+          [{ taskId: row.task_id, status: 'Completed' }],
+          events,
         );
-        events.push({ ...base, event_type: 'task_completed' });
-        replace(rows, row, { status: 'Completed', output: outcome.output ?? null });
-      } else if (shouldRetry(task.workflow.retry, error as Error, row.attempt)) {
+      }
+      if (shouldRetry(task.workflow.retry, error, row.attempt)) {
         const delay = retryDelayMs(task.workflow.retry, row.attempt);
         await this.#store.updateTask(
           tx,
@@ -109,21 +149,27 @@ export class Transitions {
           { status: 'Ready', error: storedError(error), retryInMs: delay, ...stats },
           true,
         );
-        events.push({ ...base, event_type: 'task_retry_scheduled', data: { attempt: row.attempt, delayMs: delay } });
+        await this.#store.insertEvents(tx, [
+          { ...base, event_type: 'task_retry_scheduled', data: { attempt: row.attempt, delayMs: delay } },
+        ]);
         this.#retries.add(Date.now() + delay);
-        await this.#store.insertEvents(tx, events);
         return false;
-      } else {
-        await this.#store.updateTask(
-          tx,
-          row.id,
-          { status: 'Failed', error: storedError(error), completed: true, ...stats },
-          true,
-        );
-        events.push({ ...base, event_type: 'task_failed', data: storedError(error) });
-        replace(rows, row, { status: 'Failed' });
       }
-      return this.#advance(tx, workflow, execution.input, claim.workflow_execution_id, rows, events);
+      await this.#store.updateTask(
+        tx,
+        row.id,
+        { status: 'Failed', error: storedError(error), completed: true, ...stats },
+        true,
+      );
+      const events: EventRow[] = [{ ...base, event_type: 'task_failed', data: storedError(error) }];
+      return this.#advance(
+        tx,
+        workflow,
+        input,
+        claim.workflow_execution_id,
+        [{ taskId: row.task_id, status: 'Failed' }],
+        events,
+      );
     });
   }
 
@@ -137,12 +183,10 @@ export class Transitions {
       const workflow = lookup(stale.workflow_name);
       if (workflow === undefined) continue;
       await this.#store.transaction(async (tx) => {
-        const execution = await this.#store.lockWorkflow(tx, stale.workflow_execution_id);
-        if (execution === undefined) return;
-        const rows = await this.#store.tasksOf(tx, stale.workflow_execution_id);
-        const row = rows.find((r) => r.id === stale.id);
-        if (row?.status !== 'Running') return;
-        const base = { workflow_execution_id: row.workflow_execution_id, task_execution_id: row.id };
+        const locked = await this.#store.lockWorkflowTask(tx, stale.workflow_execution_id, stale.id);
+        if (locked?.task.status !== 'Running') return;
+        const row = locked.task;
+        const base = { workflow_execution_id: stale.workflow_execution_id, task_execution_id: row.id };
         const recoveries = row.recovery_attempts + 1;
         if (recoveries <= this.#maxRecoveryAttempts) {
           await this.#store.updateTask(
@@ -156,72 +200,102 @@ export class Transitions {
         }
         const error = { name: 'Error', code: 'SLOTWISE_TASK_ABANDONED', message: 'abandoned' };
         await this.#store.updateTask(tx, row.id, { status: 'Failed', error, completed: true }, true);
-        replace(rows, row, { status: 'Failed' });
-        await this.#advance(tx, workflow, execution.input, row.workflow_execution_id, rows, [
-          { ...base, event_type: 'task_abandoned' },
-        ]);
+        await this.#advance(
+          tx,
+          workflow,
+          locked.input,
+          stale.workflow_execution_id,
+          [{ taskId: row.task_id, status: 'Failed' }],
+          [{ ...base, event_type: 'task_abandoned' }],
+        );
       });
     }
   }
 
   /**
-   * Readies or skips every NotStarted task whose dependencies are all terminal, in topological
-   * order (so a skip reaches its own dependents in the same pass), and ends the workflow when
-   * every task is terminal. Writes the events. Returns true if the workflow ended.
+   * Follows the tasks that just ended: each NotStarted dependent whose dependencies are all
+   * terminal becomes Ready or Skipped by its trigger rule, in topological order (so a skip
+   * reaches its own dependents in the same pass). Then counts the ended tasks on the workflow's
+   * row and ends the workflow when none is open. Writes the events. True if the workflow ended.
    */
   async #advance(
     tx: Knex.Transaction,
     workflow: Workflow,
     input: Record<string, unknown>,
     executionId: string,
-    rows: TaskRow[],
+    ended: readonly Ended[],
     events: EventRow[],
   ): Promise<boolean> {
-    const byTask = new Map(rows.map((r) => [r.task_id, r]));
+    const rows = new Map<string, SlimTask>();
+    const load = async (taskIds: readonly string[]): Promise<void> => {
+      const missing = taskIds.filter((id) => !rows.has(id));
+      for (const row of await this.#store.slimTasks(tx, executionId, missing)) rows.set(row.task_id, row);
+    };
+    // The ended tasks were written in this transaction already: reads below see them ended.
+    const candidates = new Set(ended.flatMap((e) => workflow.dependentsOf(e.taskId)));
+    const ready: string[] = [];
+    const skipped: string[] = [];
+    await load([...candidates].flatMap((id) => [id, ...workflow.dependenciesOf(id)]));
     for (const task of workflow.tasks) {
-      const row = byTask.get(task.id);
+      if (!candidates.has(task.id)) continue;
+      const row = rows.get(task.id);
       if (row?.status !== 'NotStarted') continue;
+      await load(workflow.dependenciesOf(task.id));
       const dependencies = workflow.dependenciesOf(task.id).map((id) => {
-        const dependency = byTask.get(id);
-        return { taskId: id, status: dependency?.status ?? 'NotStarted', output: dependency?.output };
+        const dependency = rows.get(id);
+        return { taskId: id, status: dependency?.status ?? 'NotStarted', output: outputOf(dependency) };
       });
       const decision = evaluateTrigger(task.workflow.trigger, dependencies, input);
       if (decision === 'wait') continue;
       const status = decision === 'run' ? 'Ready' : 'Skipped';
-      await this.#store.updateTask(tx, row.id, { status, completed: status === 'Skipped' }, false);
+      (status === 'Ready' ? ready : skipped).push(row.id);
+      rows.set(task.id, { ...row, status });
       events.push({
         workflow_execution_id: executionId,
         task_execution_id: row.id,
         event_type: `task_${status.toLowerCase()}`,
       });
-      byTask.set(task.id, { ...row, status });
+      if (status === 'Skipped') {
+        for (const dependent of workflow.dependentsOf(task.id)) candidates.add(dependent);
+        await load(workflow.dependentsOf(task.id));
+      }
     }
-    const all = [...byTask.values()];
-    const ended = all.every((r) => TERMINAL.has(r.status));
-    if (ended) {
-      const failed = all.some((r) => r.status === 'Failed');
-      const completed = workflow.tasks.flatMap((t) => {
-        const r = byTask.get(t.id);
-        return r?.status === 'Completed' ? [{ taskId: t.id, output: r.output }] : [];
-      });
-      const error = failed ? { name: 'Error', code: 'SLOTWISE_WORKFLOW_FAILED', message: 'a task failed' } : null;
-      await this.#store.finishWorkflow(
-        tx,
-        executionId,
-        failed ? 'Failed' : 'Completed',
-        mergeContext(input, completed),
-        error,
-      );
-      events.push({
-        workflow_execution_id: executionId,
-        event_type: failed ? 'workflow_failed' : 'workflow_completed',
-      });
+    await this.#store.setStatuses(tx, ready, 'Ready');
+    await this.#store.setStatuses(tx, skipped, 'Skipped');
+    const endedCount = ended.length + skipped.length;
+    const failedCount = ended.filter((e) => e.status === 'Failed').length;
+    let finished = false;
+    if (endedCount > 0) {
+      const counters = await this.#store.countEnded(tx, executionId, endedCount, failedCount);
+      if (counters.open_tasks <= 0) {
+        const failed = counters.failed_tasks > 0;
+        const outputs = new Map(
+          (await this.#store.completedOutputs(tx, executionId)).map((r) => [r.task_id, r.output]),
+        );
+        const completed = workflow.tasks.flatMap((t) =>
+          outputs.has(t.id) ? [{ taskId: t.id, output: outputs.get(t.id) ?? undefined }] : [],
+        );
+        const error = failed ? { name: 'Error', code: 'SLOTWISE_WORKFLOW_FAILED', message: 'a task failed' } : null;
+        await this.#store.finishWorkflow(
+          tx,
+          executionId,
+          failed ? 'Failed' : 'Completed',
+          mergeContext(input, completed),
+          error,
+        );
+        events.push({
+          workflow_execution_id: executionId,
+          event_type: failed ? 'workflow_failed' : 'workflow_completed',
+        });
+        finished = true;
+      }
     }
     await this.#store.insertEvents(tx, events);
-    return ended;
+    return finished;
   }
 }
 
-function replace(rows: TaskRow[], row: TaskRow, change: Partial<TaskRow>): void {
-  rows[rows.indexOf(row)] = { ...row, ...change };
+/** A stored output; SQL NULL (the task returned nothing) adds nothing to a context. */
+function outputOf(row: SlimTask | undefined): unknown {
+  return row?.status === 'Completed' && row.output !== null ? row.output : undefined;
 }

@@ -52,7 +52,7 @@ export function openDatabase(option: DatabaseOption | undefined, poolSize: numbe
     return { knex, embedded: false, close: () => knex.destroy() };
   }
   if (typeof option === 'function' && typeof (option as Knex).raw === 'function') {
-    const embedded = (option as Knex).client.constructor === ClientPgLite;
+    const embedded = ((option as Knex).client as object).constructor === ClientPgLite;
     return { knex: option, embedded, close: () => Promise.resolve() };
   }
   throw new InvalidArgumentError('database', 'a connection string, a knex instance or { embedded: true }', option);

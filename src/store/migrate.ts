@@ -1,10 +1,13 @@
 /**
  * Applies the migrations in the top-level `migrations/` folder to one schema, through knex's
  * migrator with an explicit list (no folder scanning: the list is the order). Safe when several
- * processes start together: knex holds a lock row while it migrates, and the others wait for it.
+ * processes start together: on PostgreSQL they queue on an advisory lock for the schema (knex's
+ * own lock row is not enough: the first run of two processes would race to create knex's
+ * tables), and the embedded database has one process by construction.
  */
 import type { Knex } from 'knex';
 import * as m001 from '../../migrations/001_create_tables.js';
+import * as m002 from '../../migrations/002_task_counters.js';
 import { SchemaTooNewError } from '../errors.js';
 
 interface Migration {
@@ -14,11 +17,15 @@ interface Migration {
 }
 
 /** Every migration, in order. Append new ones at the end. */
-export const MIGRATIONS: readonly Migration[] = [m001];
+export const MIGRATIONS: readonly Migration[] = [m001, m002];
 
 const LOCK_WAIT_MS = 60_000;
 
 export async function migrate(knex: Knex, schema: string): Promise<void> {
+  await withMigrationLock(knex, schema, () => migrateLocked(knex, schema));
+}
+
+async function migrateLocked(knex: Knex, schema: string): Promise<void> {
   await createSchema(knex, schema);
   await assertKnownMigrations(knex, schema);
   const config = migratorConfig(schema);
@@ -76,4 +83,27 @@ async function createSchema(knex: Knex, schema: string): Promise<void> {
 
 function isMigrationLocked(error: unknown): boolean {
   return error instanceof Error && (error.name === 'MigrationLocked' || /already locked/i.test(error.message));
+}
+
+/**
+ * Runs `work` while holding a session advisory lock named after the schema, on a connection
+ * of its own. Skipped where the pool has a single connection (the embedded database), which
+ * the lock would starve.
+ */
+async function withMigrationLock(knex: Knex, schema: string, work: () => Promise<void>): Promise<void> {
+  const poolMax = (knex.client as { config?: { pool?: { max?: number } } }).config?.pool?.max;
+  if (poolMax !== undefined && poolMax < 2) return work();
+  const client = knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
+  const connection = await client.acquireConnection();
+  const key = `slotwise:migrate:${schema}`;
+  try {
+    await knex.raw('SELECT pg_advisory_lock(hashtext(?))', [key]).connection(connection);
+    try {
+      await work();
+    } finally {
+      await knex.raw('SELECT pg_advisory_unlock(hashtext(?))', [key]).connection(connection);
+    }
+  } finally {
+    await client.releaseConnection(connection);
+  }
 }

@@ -3,15 +3,15 @@
  * and when a workflow's context holds something JSON cannot store. Each has a stable `code`
  * from {@link WorkflowErrorCode}; branch on the class or the code, never on the message.
  */
-import { type ErrorCode, SlotwiseError } from '../errors.js';
+import { ErrorCode, SlotwiseError } from '../errors.js';
 
-/** The stable codes of the workflow errors. */
+/** The stable codes of the workflow errors (also part of {@link ErrorCode}). */
 export const WorkflowErrorCode = {
-  WorkflowEmpty: 'SLOTWISE_WORKFLOW_EMPTY',
-  DuplicateTask: 'SLOTWISE_WORKFLOW_DUPLICATE_TASK',
-  UnknownDependency: 'SLOTWISE_WORKFLOW_UNKNOWN_DEPENDENCY',
-  Cycle: 'SLOTWISE_WORKFLOW_CYCLE',
-  ContextNotStorable: 'SLOTWISE_CONTEXT_NOT_STORABLE',
+  WorkflowEmpty: ErrorCode.WorkflowEmpty,
+  DuplicateTask: ErrorCode.WorkflowDuplicateTask,
+  UnknownDependency: ErrorCode.WorkflowUnknownDependency,
+  Cycle: ErrorCode.WorkflowCycle,
+  ContextNotStorable: ErrorCode.ContextNotStorable,
 } as const;
 
 export type WorkflowErrorCode = (typeof WorkflowErrorCode)[keyof typeof WorkflowErrorCode];
@@ -19,8 +19,7 @@ export type WorkflowErrorCode = (typeof WorkflowErrorCode)[keyof typeof Workflow
 /** Base class of the workflow errors: a {@link SlotwiseError} whose `code` is a {@link WorkflowErrorCode}. */
 export abstract class WorkflowError extends SlotwiseError {
   constructor(code: WorkflowErrorCode, message: string, options?: { cause?: unknown }) {
-    // `SlotwiseError` types its code as the core `ErrorCode`; these codes are not (yet) part of it.
-    super(code as unknown as ErrorCode, message, options);
+    super(code, message, options);
   }
 }
 

@@ -46,8 +46,8 @@ const TASK_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 /**
  * Reads the workflow options out of a task's `options` object (other keys, such as `handle`
  * and `module`, are ignored), validates them and fills their defaults. `undefined` gives
- * {@link DEFAULT_TASK_WORKFLOW_OPTIONS}. The result is frozen and shares nothing mutable
- * with `options`.
+ * {@link DEFAULT_TASK_WORKFLOW_OPTIONS}, and so does an object setting none of them. The
+ * result is frozen and shares nothing mutable with `options`.
  *
  * @throws InvalidArgumentError naming the option and the value given, e.g.
  *   ``Expected `retry.maxAttempts` to be a positive integer, got `0` (number)``.
@@ -56,6 +56,9 @@ export function workflowOptionsOf(options: unknown): FilledTaskWorkflowOptions {
   if (options === undefined) return DEFAULT_TASK_WORKFLOW_OPTIONS;
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
   const { dependencies, trigger, retry, timeoutMs } = options as Record<string, unknown>;
+  if (dependencies === undefined && trigger === undefined && retry === undefined && timeoutMs === undefined) {
+    return DEFAULT_TASK_WORKFLOW_OPTIONS;
+  }
   return Object.freeze({
     dependencies: dependenciesOf(dependencies),
     trigger: triggerRuleOf(trigger, 'trigger'),

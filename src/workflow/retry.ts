@@ -34,8 +34,9 @@ export interface RetryOptions {
    */
   readonly jitter?: boolean;
   /**
-   * Whether a failure is worth another attempt. Called with the error the run failed with,
-   * only while attempts remain. A `retryIf` that throws counts as "do not retry".
+   * Whether a failure is worth another attempt. Called with the error the run failed with
+   * (for an error the task threw, the `TaskFailedError` whose `cause` is that error), only
+   * while attempts remain. A `retryIf` that throws counts as "do not retry".
    * Default: {@link isRetryableByDefault}: everything but slotwise setup errors.
    */
   readonly retryIf?: (error: Error) => boolean;
