@@ -61,46 +61,41 @@ export class Transitions {
    */
   async createExecution(workflow: Workflow, input: Record<string, unknown>): Promise<string> {
     const id = newExecutionId();
-    await this.#store.transaction(async (tx) => {
-      const rootDecisions = new Map(
-        workflow.roots.map((taskId) => [
-          taskId,
-          evaluateTrigger(workflow.task(taskId)?.workflow.trigger ?? 'allCompleted', [], input),
-        ]),
-      );
-      await this.#store.insertWorkflow(tx, {
-        id,
-        workflow_name: workflow.name,
-        status: 'Running',
-        input,
-        open_tasks: workflow.tasks.length,
-      });
-      const rows = workflow.tasks.map((task) => {
-        const decision = rootDecisions.get(task.id);
-        const status: TaskStatus = decision === undefined ? 'NotStarted' : decision === 'run' ? 'Ready' : 'Skipped';
-        return {
-          id: newExecutionId(),
+    const tasks = workflow.tasks.map((task) => {
+      const decision =
+        workflow.dependenciesOf(task.id).length === 0 ? evaluateTrigger(task.workflow.trigger, [], input) : null;
+      const status: TaskStatus = decision === null ? 'NotStarted' : decision === 'run' ? 'Ready' : 'Skipped';
+      return { id: newExecutionId(), task_id: task.id, status, max_attempts: task.workflow.retry.maxAttempts };
+    });
+    const events: EventRow[] = [
+      { workflow_execution_id: id, event_type: 'workflow_started' },
+      ...tasks
+        .filter((t) => t.status !== 'NotStarted')
+        .map((t) => ({
           workflow_execution_id: id,
-          task_id: task.id,
-          status,
-          max_attempts: task.workflow.retry.maxAttempts,
-          ...(status === 'Skipped' ? { completed_at: tx.fn.now() } : {}),
-        };
-      });
-      await this.#store.insertTasks(tx, rows);
-      const events: EventRow[] = [
-        { workflow_execution_id: id, event_type: 'workflow_started' },
-        ...rows
-          .filter((r) => r.status !== 'NotStarted')
-          .map((r) => ({
-            workflow_execution_id: id,
-            task_execution_id: r.id,
-            event_type: `task_${r.status.toLowerCase()}`,
-          })),
-      ];
-      const skipped: Ended[] = rows
-        .filter((r) => r.status === 'Skipped')
-        .map((r) => ({ taskId: r.task_id, status: 'Skipped' }));
+          task_execution_id: t.id,
+          event_type: `task_${t.status.toLowerCase()}`,
+        })),
+    ];
+    const skipped: Ended[] = tasks
+      .filter((t) => t.status === 'Skipped')
+      .map((t) => ({ taskId: t.task_id, status: 'Skipped' }));
+    const workflowRow = { id, workflow_name: workflow.name, input, open_tasks: workflow.tasks.length };
+    if (skipped.length === 0) {
+      await this.#store.insertExecution(workflowRow, tasks, events);
+      return id;
+    }
+    // A root skipped by its trigger rule: its skip has to reach its dependents, in a transaction.
+    await this.#store.transaction(async (tx) => {
+      await this.#store.insertWorkflow(tx, { ...workflowRow, status: 'Running' });
+      await this.#store.insertTasks(
+        tx,
+        tasks.map((t) => ({
+          ...t,
+          workflow_execution_id: id,
+          ...(t.status === 'Skipped' ? { completed_at: tx.fn.now() } : {}),
+        })),
+      );
       await this.#advance(tx, workflow, input, id, skipped, events);
     });
     return id;

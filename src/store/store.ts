@@ -115,6 +115,49 @@ export class Store {
     await this.#table(tx, 'task_executions').insert(rows);
   }
 
+  /**
+   * Inserts a workflow execution, its tasks and its first events in one statement (atomic on
+   * its own, so no transaction round trips): the common start of a workflow.
+   */
+  async insertExecution(
+    workflow: Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & { open_tasks: number },
+    tasks: readonly Pick<TaskRow, 'id' | 'task_id' | 'status' | 'max_attempts'>[],
+    events: readonly EventRow[],
+  ): Promise<void> {
+    const s = this.schema;
+    await this.knex.raw(
+      `WITH w AS (
+         INSERT INTO ??.workflow_executions (id, workflow_name, status, input, open_tasks)
+         VALUES (?, ?, 'Running', ?::jsonb, ?)
+       ), t AS (
+         INSERT INTO ??.task_executions (id, workflow_execution_id, task_id, status, max_attempts)
+         SELECT id, ?::uuid, task_id, status, max_attempts
+         FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[]) AS x(id, task_id, status, max_attempts)
+       )
+       INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
+       SELECT ?::uuid, task_execution_id, event_type
+       FROM unnest(?::uuid[], ?::text[]) AS e(task_execution_id, event_type)`,
+      [
+        s,
+        workflow.id,
+        workflow.workflow_name,
+        JSON.stringify(workflow.input),
+        workflow.open_tasks,
+        s,
+        workflow.id,
+        tasks.map((t) => t.id),
+        tasks.map((t) => t.task_id),
+        tasks.map((t) => t.status),
+        tasks.map((t) => t.max_attempts),
+        s,
+        workflow.id,
+        // An array with nulls is what pg sends as uuid[]; knex's binding types do not list it.
+        events.map((e) => e.task_execution_id ?? null) as Knex.Value,
+        events.map((e) => e.event_type),
+      ],
+    );
+  }
+
   async insertEvents(db: Knex | Knex.Transaction, events: readonly EventRow[]): Promise<void> {
     if (events.length === 0) return;
     await this.#table(db, 'execution_events').insert(
