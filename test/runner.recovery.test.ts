@@ -71,5 +71,36 @@ if (hasPostgres) {
         await knex.destroy();
       }
     });
+
+    it('marks a task Failed ("abandoned") once its recoveries are spent, and skips its dependents', async () => {
+      const schema = freshSchema('recovery');
+      const dir = mkdtempSync(joinPath(tmpdir(), 'slotwise-'));
+      const { id, kill } = await startChild(schema, joinPath(dir, 'flag'), joinPath(dir, 'counter'));
+      await kill();
+      const runner = new Runner({
+        database: TEST_DATABASE_URL,
+        schema,
+        threads: 1,
+        workflows: [deferredPipeline],
+        maxRecoveryAttempts: 0,
+      });
+      let passed = false;
+      try {
+        const result = await runner.wait(id);
+        expect(result.status).to.equal('Failed');
+        expect(result.tasks.map((t) => [t.taskId, t.status])).to.deep.equal([
+          ['wait_for_data', 'Failed'],
+          ['process_data', 'Skipped'],
+        ]);
+        expect(result.tasks[0]?.error).to.deep.include({ code: 'SLOTWISE_TASK_ABANDONED', message: 'abandoned' });
+        passed = true;
+      } finally {
+        await runner.close();
+        rmSync(dir, { recursive: true, force: true });
+        const knex = knexModule.knex({ client: 'pg', connection: TEST_DATABASE_URL });
+        await dropSchema(knex, schema, passed);
+        await knex.destroy();
+      }
+    });
   });
 }

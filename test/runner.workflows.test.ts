@@ -2,13 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { expect } from 'chai';
-import { Runner, type RunnerOptions } from '../src/index.js';
+import { ErrorCode, Runner, RunnerClosedError, WorkflowNotFoundError, type RunnerOptions } from '../src/index.js';
+import { rejection } from './helpers.js';
 import { backends, dropSchema, freshSchema } from './db.js';
 import {
   deferredPipeline,
   fiveDeferrals,
   flakyWorkflow,
   mergeWorkflow,
+  notStorableWorkflow,
   permanentWorkflow,
   timeoutWorkflow,
 } from './fixtures/runner-tasks.js';
@@ -118,5 +120,38 @@ for (const backend of await backends()) {
       expect(joined?.status).to.equal('Completed');
       expect(result.output?.seen).to.deep.equal({ shared: 'from right', input: true, left: 1, right: 2 });
     });
+
+    it('fails, without retrying, a task whose output JSON cannot store, naming the key', async () => {
+      const r = createRunner();
+      const result = await r.execute(notStorableWorkflow, {});
+      expect(result.status).to.equal('Failed');
+      expect(result.tasks[0]).to.include({ status: 'Failed', attempts: 1 });
+      expect(result.tasks[0]?.error?.code).to.equal(ErrorCode.ContextNotStorable);
+      expect(result.tasks[0]?.error?.message).to.contain('output.when');
+    });
+
+    it('reports an unknown execution id and refuses new work once closed', async () => {
+      const r = createRunner();
+      await rejection(
+        r.status('01a209e0-0000-7000-8000-000000000000'),
+        WorkflowNotFoundError,
+        ErrorCode.WorkflowNotFound,
+      );
+      await r.close();
+      await rejection(r.start(mergeWorkflow, {}), RunnerClosedError, ErrorCode.RunnerClosed);
+    });
   });
 }
+
+describe('Runner on its default embedded database', () => {
+  it('runs a workflow with no database configured (PGlite in memory)', async () => {
+    const runner = new Runner({ threads: 1 });
+    try {
+      const result = await runner.execute(mergeWorkflow, { input: true });
+      expect(result.status).to.equal('Completed');
+      expect(result.output).to.deep.include({ shared: 'from right', left: 1, right: 2 });
+    } finally {
+      await runner.close();
+    }
+  });
+});
