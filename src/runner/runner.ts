@@ -33,6 +33,7 @@ interface LiveRun {
   readonly workflow: Workflow;
   /** Sub-state and outcome writes of this run, in order. */
   writes: Promise<void>;
+  started: boolean;
   finished: ((event: TaskFinishedEvent) => void) | null;
 }
 
@@ -56,6 +57,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #workflows = new Map<string, Workflow>();
   readonly #live = new Map<string, LiveRun>();
   readonly #waiters = new Map<string, ((error: Error | null) => void)[]>();
+  /** Executions started here whose end this runner has not seen yet. */
+  readonly #unfinished = new Set<string>();
   readonly #started: Promise<void>;
   #starting = 0;
   #pumping = false;
@@ -74,6 +77,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#executor = new Executor({
       threads: this.options.threads,
       maxConcurrentTasks: this.options.maxConcurrentTasks,
+    });
+    this.#executor.on('taskStarted', (e) => {
+      const live = this.#live.get(e.executionId);
+      if (live !== undefined) live.started = true;
     });
     this.#executor.on('taskDeferred', (e) => this.#onSubState(e.executionId, 'Deferred', 'task_deferred'));
     this.#executor.on('taskResumed', (e) => this.#onSubState(e.executionId, 'Active', 'task_resumed'));
@@ -98,6 +105,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     await this.#started;
     this.#register(workflow);
     const id = await this.#transitions.createExecution(workflow, input);
+    this.#unfinished.add(id);
     this.#pump();
     return id;
   }
@@ -105,6 +113,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   /** Waits for the workflow execution to end and returns its result (Completed or Failed). */
   async wait(id: string): Promise<WorkflowResult> {
     await this.#started;
+    // An execution this runner started and has not seen end needs no first look.
+    if (this.#unfinished.has(id)) await this.#nextChange(id);
     for (;;) {
       const result = await this.status(id);
       if (isTerminal(result.status)) return result;
@@ -221,7 +231,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     const workflow = this.#workflows.get(claim.workflow_name);
     const task = workflow?.task(claim.task_id);
     if (workflow === undefined || task === undefined) return; // claimed by name: cannot happen
-    const live: LiveRun = { claim, workflow, writes: Promise.resolve(), finished: null };
+    const live: LiveRun = { claim, workflow, writes: Promise.resolve(), started: false, finished: null };
     this.#live.set(claim.id, live);
     this.#starting += 1;
     const finished = new Promise<TaskFinishedEvent>((resolve) => (live.finished = resolve));
@@ -235,9 +245,17 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         });
         this.#starting -= 1;
         this.#pump(); // another slot may still be free
+        // Its slot is free once the run settles: claim more work while its outcome is written.
         outcome = await run.then(
-          async (output) => ({ ok: true as const, output, stats: await finished }),
-          async (error: unknown) => ({ ok: false as const, error, stats: await finished }),
+          async (output) => {
+            this.#pump();
+            return { ok: true as const, output, stats: await finished };
+          },
+          async (error: unknown) => {
+            this.#pump();
+            // A run rejected before it started (the executor closing) has no finish event.
+            return { ok: false as const, error, stats: live.started ? await finished : null };
+          },
         );
       } catch (error) {
         this.#starting -= 1;
@@ -347,6 +365,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   #wake(id: string, error: Error | null): void {
+    this.#unfinished.delete(id);
     for (const wake of this.#waiters.get(id) ?? []) wake(error);
   }
 }
