@@ -11,7 +11,7 @@ import { assertStorable, mergeContext } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 import { type FilledRunnerOptions, type RunnerOptions, fillRunnerOptions } from './options.js';
 import { type WorkflowResult, isTerminal, toWorkflowResult } from './result.js';
-import { type Outcome, Transitions } from './transitions.js';
+import { type Outcome, type Settlement, Transitions } from './transitions.js';
 
 export interface SubStatusEvent {
   readonly workflowExecutionId: string;
@@ -26,6 +26,10 @@ export interface RunnerEvents {
   /** A state write failed for good (the database stayed away past `writeDeadlineMs`). */
   writeFailed: [DatabaseUnavailableError];
 }
+
+/** Outcome writes in flight at once, and the most outcomes one of them records. */
+const SETTLERS = 2;
+const SETTLE_BATCH = 64;
 
 /** One claimed task being run by this process. */
 interface LiveRun {
@@ -57,6 +61,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #workflows = new Map<string, Workflow>();
   readonly #live = new Map<string, LiveRun>();
   readonly #waiters = new Map<string, ((error: Error | null) => void)[]>();
+  readonly #settleQueue: { settlement: Settlement; done: () => void }[] = [];
+  #settlers = 0;
   /** Executions started here whose end this runner has not seen yet. */
   readonly #unfinished = new Set<string>();
   readonly #started: Promise<void>;
@@ -280,18 +286,39 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     return mergeContext(claim.workflow_input, outputs);
   }
 
-  async #settle(live: LiveRun, outcome: Outcome): Promise<void> {
+  /**
+   * Queues a run's outcome to be written. Outcomes are written in batches, a transaction per
+   * batch (see `applyOutcomes`): under load, one transaction records many runs, which is what
+   * lifts the runner past one commit per task. Resolves once this outcome is written (or its
+   * write failed for good and was reported).
+   */
+  #settle(live: LiveRun, outcome: Outcome): Promise<void> {
+    return new Promise((resolve) => {
+      this.#settleQueue.push({ settlement: { claim: live.claim, workflow: live.workflow, outcome }, done: resolve });
+      void this.#drainSettleQueue();
+    });
+  }
+
+  async #drainSettleQueue(): Promise<void> {
+    if (this.#settlers >= SETTLERS) return;
+    this.#settlers += 1;
     try {
-      const finishedWorkflow = await retryTransient(
-        () => this.#transitions.applyOutcome(live.claim, live.workflow, outcome),
-        {
-          deadlineMs: this.options.writeDeadlineMs,
-          operation: `recording the outcome of task \`${live.claim.task_id}\``,
-        },
-      );
-      if (finishedWorkflow) this.#wake(live.claim.workflow_execution_id, null);
-    } catch (error) {
-      this.#reportWriteFailure(error, live.claim.workflow_execution_id);
+      while (this.#settleQueue.length > 0) {
+        const batch = this.#settleQueue.splice(0, SETTLE_BATCH);
+        const settlements = batch.map((b) => b.settlement);
+        try {
+          const finished = await retryTransient(() => this.#transitions.applyOutcomes(settlements), {
+            deadlineMs: this.options.writeDeadlineMs,
+            operation: `recording the outcome of ${settlements.length === 1 ? `task \`${settlements[0]?.claim.task_id ?? ''}\`` : `${String(settlements.length)} tasks`}`,
+          });
+          for (const id of finished) this.#wake(id, null);
+        } catch (error) {
+          for (const { claim } of settlements) this.#reportWriteFailure(error, claim.workflow_execution_id);
+        }
+        for (const { done } of batch) done();
+      }
+    } finally {
+      this.#settlers -= 1;
     }
   }
 

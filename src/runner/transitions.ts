@@ -30,6 +30,22 @@ export type Outcome =
   | { readonly ok: true; readonly output: unknown; readonly stats: TaskFinishedEvent | null }
   | { readonly ok: false; readonly error: unknown; readonly stats: TaskFinishedEvent | null };
 
+/** How one run ended, to be recorded. */
+export interface Settlement {
+  readonly claim: ClaimedTask;
+  readonly workflow: Workflow;
+  readonly outcome: Outcome;
+}
+
+/** Tasks of one workflow that ended in this transaction, to count on its row. */
+interface EndedCount {
+  readonly executionId: string;
+  readonly workflow: Workflow;
+  readonly input: Record<string, unknown>;
+  readonly ended: number;
+  readonly failed: number;
+}
+
 /** A task that reached a terminal state in this transaction. */
 interface Ended {
   readonly taskId: string;
@@ -102,69 +118,62 @@ export class Transitions {
   }
 
   /**
-   * Records how a run ended and what follows from it. Returns true if the workflow ended.
-   * Changes nothing if the task is no longer Running (its outcome was already recorded).
+   * Records how runs ended and what follows from them, for a batch of runs in one transaction:
+   * their workflows' rows are locked in id order, completed tasks are written in one
+   * statement, the workflows' counters in another. A run whose task is no longer Running (its
+   * outcome was already recorded) changes nothing. Returns the ids of the workflows that ended.
    */
-  async applyOutcome(claim: ClaimedTask, workflow: Workflow, outcome: Outcome): Promise<boolean> {
+  async applyOutcomes(settlements: readonly Settlement[]): Promise<Set<string>> {
     return this.#store.transaction(async (tx) => {
-      const locked = await this.#store.lockWorkflowTask(tx, claim.workflow_execution_id, claim.id);
-      if (locked?.task.status !== 'Running') return false;
-      const { task: row, input } = locked;
-      const task = workflow.task(claim.task_id);
-      if (task === undefined) return false;
-      const stats = { deferrals: outcome.stats?.deferrals ?? 0, deferred_ms: outcome.stats?.deferredMs ?? 0 };
-      const base = { workflow_execution_id: claim.workflow_execution_id, task_execution_id: claim.id };
-
-      let error: unknown = outcome.ok ? null : outcome.error;
-      if (outcome.ok) {
-        try {
-          assertStorable(outcome.output, 'output');
-        } catch (notStorable) {
-          error = notStorable;
+      const workflowIds = [...new Set(settlements.map((s) => s.claim.workflow_execution_id))].sort();
+      const inputs = await this.#store.lockWorkflows(tx, workflowIds);
+      const states = await this.#store.taskStates(
+        tx,
+        settlements.map((s) => s.claim.id),
+      );
+      const events: EventRow[] = [];
+      const completed: { id: string; output: unknown; deferrals: number; deferred_ms: number }[] = [];
+      const ended = new Map<string, { workflow: Workflow; list: Ended[] }>();
+      for (const { claim, workflow, outcome } of settlements) {
+        const row = states.get(claim.id);
+        const task = workflow.task(claim.task_id);
+        if (row?.status !== 'Running' || task === undefined) continue;
+        const stats = { deferrals: outcome.stats?.deferrals ?? 0, deferred_ms: outcome.stats?.deferredMs ?? 0 };
+        const base = { workflow_execution_id: claim.workflow_execution_id, task_execution_id: claim.id };
+        const error = outcome.ok ? storableOrError(outcome.output) : outcome.error;
+        let status: 'Completed' | 'Failed';
+        if (error === null && outcome.ok) {
+          completed.push({ id: claim.id, output: outcome.output, ...stats });
+          events.push({ ...base, event_type: 'task_completed' });
+          status = 'Completed';
+        } else if (shouldRetry(task.workflow.retry, error, row.attempt)) {
+          const delay = retryDelayMs(task.workflow.retry, row.attempt);
+          const retry = { status: 'Ready' as const, error: storedError(error), retryInMs: delay, ...stats };
+          await this.#store.updateTask(tx, row.id, retry, true);
+          events.push({ ...base, event_type: 'task_retry_scheduled', data: { attempt: row.attempt, delayMs: delay } });
+          this.#retries.add(Date.now() + delay);
+          continue;
+        } else {
+          const failure = { status: 'Failed' as const, error: storedError(error), completed: true, ...stats };
+          await this.#store.updateTask(tx, row.id, failure, true);
+          events.push({ ...base, event_type: 'task_failed', data: storedError(error) });
+          status = 'Failed';
         }
+        const entry = ended.get(claim.workflow_execution_id) ?? { workflow, list: [] };
+        entry.list.push({ taskId: claim.task_id, status });
+        ended.set(claim.workflow_execution_id, entry);
       }
-      if (error === null && outcome.ok) {
-        const output = outcome.output === undefined ? {} : { output: outcome.output };
-        await this.#store.updateTask(tx, row.id, { status: 'Completed', completed: true, ...output, ...stats }, true);
-        const events: EventRow[] = [{ ...base, event_type: 'task_completed' }];
-        return this.#advance(
-          tx,
-          workflow,
-          input,
-          claim.workflow_execution_id,
-          [{ taskId: row.task_id, status: 'Completed' }],
-          events,
-        );
+      await this.#store.completeTasks(tx, completed);
+      const counts: EndedCount[] = [];
+      for (const [executionId, { workflow, list }] of ended) {
+        const input = inputs.get(executionId) ?? {};
+        const skipped = await this.#follow(tx, workflow, input, executionId, list, events);
+        const failed = list.filter((e) => e.status === 'Failed').length;
+        counts.push({ executionId, workflow, input, ended: list.length + skipped, failed });
       }
-      if (shouldRetry(task.workflow.retry, error, row.attempt)) {
-        const delay = retryDelayMs(task.workflow.retry, row.attempt);
-        await this.#store.updateTask(
-          tx,
-          row.id,
-          { status: 'Ready', error: storedError(error), retryInMs: delay, ...stats },
-          true,
-        );
-        await this.#store.insertEvents(tx, [
-          { ...base, event_type: 'task_retry_scheduled', data: { attempt: row.attempt, delayMs: delay } },
-        ]);
-        this.#retries.add(Date.now() + delay);
-        return false;
-      }
-      await this.#store.updateTask(
-        tx,
-        row.id,
-        { status: 'Failed', error: storedError(error), completed: true, ...stats },
-        true,
-      );
-      const events: EventRow[] = [{ ...base, event_type: 'task_failed', data: storedError(error) }];
-      return this.#advance(
-        tx,
-        workflow,
-        input,
-        claim.workflow_execution_id,
-        [{ taskId: row.task_id, status: 'Failed' }],
-        events,
-      );
+      const finished = await this.#countAndFinish(tx, counts, events);
+      await this.#store.insertEvents(tx, events);
+      return finished;
     });
   }
 
@@ -207,12 +216,7 @@ export class Transitions {
     }
   }
 
-  /**
-   * Follows the tasks that just ended: each NotStarted dependent whose dependencies are all
-   * terminal becomes Ready or Skipped by its trigger rule, in topological order (so a skip
-   * reaches its own dependents in the same pass). Then counts the ended tasks on the workflow's
-   * row and ends the workflow when none is open. Writes the events. True if the workflow ended.
-   */
+  /** `#follow` then `#countAndFinish` for one workflow, writing the events. True if it ended. */
   async #advance(
     tx: Knex.Transaction,
     workflow: Workflow,
@@ -221,13 +225,38 @@ export class Transitions {
     ended: readonly Ended[],
     events: EventRow[],
   ): Promise<boolean> {
+    const skipped = await this.#follow(tx, workflow, input, executionId, ended, events);
+    const failed = ended.filter((e) => e.status === 'Failed').length;
+    const finished = await this.#countAndFinish(
+      tx,
+      [{ executionId, workflow, input, ended: ended.length + skipped, failed }],
+      events,
+    );
+    await this.#store.insertEvents(tx, events);
+    return finished.has(executionId);
+  }
+
+  /**
+   * Follows the tasks that just ended (already written in this transaction): each NotStarted
+   * dependent whose dependencies are all terminal becomes Ready or Skipped by its trigger
+   * rule, in topological order (so a skip reaches its own dependents in the same pass).
+   * Returns how many it skipped.
+   */
+  async #follow(
+    tx: Knex.Transaction,
+    workflow: Workflow,
+    input: Record<string, unknown>,
+    executionId: string,
+    ended: readonly Ended[],
+    events: EventRow[],
+  ): Promise<number> {
     const rows = new Map<string, SlimTask>();
     const load = async (taskIds: readonly string[]): Promise<void> => {
       const missing = taskIds.filter((id) => !rows.has(id));
       for (const row of await this.#store.slimTasks(tx, executionId, missing)) rows.set(row.task_id, row);
     };
-    // The ended tasks were written in this transaction already: reads below see them ended.
     const candidates = new Set(ended.flatMap((e) => workflow.dependentsOf(e.taskId)));
+    if (candidates.size === 0) return 0;
     const ready: string[] = [];
     const skipped: string[] = [];
     await load([...candidates].flatMap((id) => [id, ...workflow.dependenciesOf(id)]));
@@ -257,35 +286,50 @@ export class Transitions {
     }
     await this.#store.setStatuses(tx, ready, 'Ready');
     await this.#store.setStatuses(tx, skipped, 'Skipped');
-    const endedCount = ended.length + skipped.length;
-    const failedCount = ended.filter((e) => e.status === 'Failed').length;
-    let finished = false;
-    if (endedCount > 0) {
-      const counters = await this.#store.countEnded(tx, executionId, endedCount, failedCount);
-      if (counters.open_tasks <= 0) {
-        const failed = counters.failed_tasks > 0;
-        const outputs = new Map(
-          (await this.#store.completedOutputs(tx, executionId)).map((r) => [r.task_id, r.output]),
-        );
-        const completed = workflow.tasks.flatMap((t) =>
-          outputs.has(t.id) ? [{ taskId: t.id, output: outputs.get(t.id) ?? undefined }] : [],
-        );
-        const error = failed ? { name: 'Error', code: 'SLOTWISE_WORKFLOW_FAILED', message: 'a task failed' } : null;
-        await this.#store.finishWorkflow(
-          tx,
-          executionId,
-          failed ? 'Failed' : 'Completed',
-          mergeContext(input, completed),
-          error,
-        );
-        events.push({
-          workflow_execution_id: executionId,
-          event_type: failed ? 'workflow_failed' : 'workflow_completed',
-        });
-        finished = true;
-      }
+    return skipped.length;
+  }
+
+  /**
+   * Counts the tasks that ended on their workflows' rows (one statement for all), and ends
+   * every workflow with no open task left: Failed if any task failed, else Completed, with
+   * the input merged with every completed task's output in topological order.
+   */
+  async #countAndFinish(tx: Knex.Transaction, counts: readonly EndedCount[], events: EventRow[]): Promise<Set<string>> {
+    const finished = new Set<string>();
+    const counters = await this.#store.countEndedMany(
+      tx,
+      counts.filter((c) => c.ended > 0).map((c) => ({ id: c.executionId, ended: c.ended, failed: c.failed })),
+    );
+    const closing = counts.filter((c) => (counters.get(c.executionId)?.open_tasks ?? 1) <= 0);
+    if (closing.length === 0) return finished;
+    const outputs = new Map<string, Map<string, unknown>>();
+    for (const row of await this.#store.completedOutputsMany(
+      tx,
+      closing.map((c) => c.executionId),
+    )) {
+      const byTask = outputs.get(row.workflow_execution_id) ?? new Map<string, unknown>();
+      byTask.set(row.task_id, row.output);
+      outputs.set(row.workflow_execution_id, byTask);
     }
-    await this.#store.insertEvents(tx, events);
+    const endings = closing.map(({ executionId, workflow, input }) => {
+      const failed = (counters.get(executionId)?.failed_tasks ?? 0) > 0;
+      const byTask = outputs.get(executionId) ?? new Map<string, unknown>();
+      const completedOutputs = workflow.tasks.flatMap((t) =>
+        byTask.has(t.id) ? [{ taskId: t.id, output: byTask.get(t.id) ?? undefined }] : [],
+      );
+      events.push({
+        workflow_execution_id: executionId,
+        event_type: failed ? 'workflow_failed' : 'workflow_completed',
+      });
+      finished.add(executionId);
+      return {
+        id: executionId,
+        status: failed ? ('Failed' as const) : ('Completed' as const),
+        output: mergeContext(input, completedOutputs),
+        error: failed ? { name: 'Error', code: 'SLOTWISE_WORKFLOW_FAILED', message: 'a task failed' } : null,
+      };
+    });
+    await this.#store.finishWorkflows(tx, endings);
     return finished;
   }
 }
@@ -293,4 +337,14 @@ export class Transitions {
 /** A stored output; SQL NULL (the task returned nothing) adds nothing to a context. */
 function outputOf(row: SlimTask | undefined): unknown {
   return row?.status === 'Completed' && row.output !== null ? row.output : undefined;
+}
+
+/** null if JSON can store the output, else the ContextNotStorableError saying where it cannot. */
+function storableOrError(output: unknown): unknown {
+  try {
+    assertStorable(output, 'output');
+    return null;
+  } catch (error) {
+    return error;
+  }
 }

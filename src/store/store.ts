@@ -240,6 +240,79 @@ export class Store {
     return row === undefined ? undefined : { input: row.workflow_input, task: row };
   }
 
+  /** Locks several workflows' rows, in id order (so two batches never deadlock); their inputs. */
+  async lockWorkflows(tx: Knex.Transaction, ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    const result = await tx.raw<{ rows: { id: string; input: Record<string, unknown> }[] }>(
+      `SELECT id, input FROM ??.workflow_executions WHERE id = ANY(?) ORDER BY id FOR UPDATE`,
+      [this.schema, [...ids]],
+    );
+    return new Map(result.rows.map((r) => [r.id, r.input]));
+  }
+
+  /** Status and attempt of tasks, by task execution id. */
+  async taskStates(tx: Knex.Transaction, ids: readonly string[]): Promise<Map<string, SlimTask>> {
+    const result = await tx.raw<{ rows: SlimTask[] }>(
+      `SELECT id, task_id, status, attempt, recovery_attempts, NULL AS output
+       FROM ??.task_executions WHERE id = ANY(?)`,
+      [this.schema, [...ids]],
+    );
+    return new Map(result.rows.map((r) => [r.id, r]));
+  }
+
+  /** Marks Running tasks Completed with their outputs and deferral figures, in one statement. */
+  async completeTasks(
+    tx: Knex.Transaction,
+    rows: readonly { id: string; output: unknown; deferrals: number; deferred_ms: number }[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.raw(
+      `UPDATE ??.task_executions t
+       SET status = 'Completed', sub_status = NULL, claimed_by = NULL, output = d.output,
+           deferrals = d.deferrals, deferred_ms = d.deferred_ms, completed_at = now(), updated_at = now()
+       FROM unnest(?::uuid[], ?::jsonb[], ?::int[], ?::float8[]) AS d(id, output, deferrals, deferred_ms)
+       WHERE t.id = d.id AND t.status = 'Running'`,
+      [
+        this.schema,
+        rows.map((r) => r.id),
+        // SQL NULL for a task that returned nothing; JSON text otherwise (JSON null included).
+        rows.map((r) => (r.output === undefined ? null : JSON.stringify(r.output))) as Knex.Value,
+        rows.map((r) => r.deferrals),
+        rows.map((r) => r.deferred_ms),
+      ],
+    );
+  }
+
+  /** `countEnded` for several workflows in one statement; their counters after. */
+  async countEndedMany(
+    tx: Knex.Transaction,
+    counts: readonly { id: string; ended: number; failed: number }[],
+  ): Promise<Map<string, { open_tasks: number; failed_tasks: number }>> {
+    if (counts.length === 0) return new Map();
+    const result = await tx.raw<{ rows: { id: string; open_tasks: number; failed_tasks: number }[] }>(
+      `UPDATE ??.workflow_executions w
+       SET open_tasks = w.open_tasks - d.ended, failed_tasks = w.failed_tasks + d.failed
+       FROM unnest(?::uuid[], ?::int[], ?::int[]) AS d(id, ended, failed)
+       WHERE w.id = d.id
+       RETURNING w.id, w.open_tasks, w.failed_tasks`,
+      [this.schema, counts.map((c) => c.id), counts.map((c) => c.ended), counts.map((c) => c.failed)],
+    );
+    return new Map(result.rows.map((r) => [r.id, r]));
+  }
+
+  /** Outputs of the Completed tasks of several workflows. */
+  async completedOutputsMany(
+    tx: Knex.Transaction,
+    ids: readonly string[],
+  ): Promise<{ workflow_execution_id: string; task_id: string; output: unknown }[]> {
+    if (ids.length === 0) return [];
+    const result = await tx.raw<{ rows: { workflow_execution_id: string; task_id: string; output: unknown }[] }>(
+      `SELECT workflow_execution_id, task_id, output FROM ??.task_executions
+       WHERE workflow_execution_id = ANY(?) AND status = 'Completed'`,
+      [this.schema, [...ids]],
+    );
+    return result.rows;
+  }
+
   /** Slim rows of some tasks of a workflow, by task id; outputs only of Completed ones. */
   async slimTasks(
     db: Knex | Knex.Transaction,
@@ -347,22 +420,49 @@ export class Store {
     });
   }
 
-  async finishWorkflow(
+  /** Ends several workflows in one statement (each only if still Pending or Running). */
+  async finishWorkflows(
     tx: Knex.Transaction,
-    id: string,
-    status: 'Completed' | 'Failed',
-    output: Record<string, unknown>,
-    error: StoredError | null,
+    endings: readonly {
+      id: string;
+      status: 'Completed' | 'Failed';
+      output: Record<string, unknown>;
+      error: StoredError | null;
+    }[],
   ): Promise<void> {
-    await this.#table(tx, 'workflow_executions')
-      .where({ id })
-      .whereIn('status', ['Pending', 'Running'])
-      .update({
-        status,
-        output: JSON.stringify(output),
-        error: error === null ? null : JSON.stringify(error),
-        completed_at: this.knex.fn.now(),
-      });
+    if (endings.length === 0) return;
+    await tx.raw(
+      `UPDATE ??.workflow_executions w
+       SET status = d.status, output = d.output, error = d.error, completed_at = now()
+       FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::jsonb[]) AS d(id, status, output, error)
+       WHERE w.id = d.id AND w.status IN ('Pending', 'Running')`,
+      [
+        this.schema,
+        endings.map((e) => e.id),
+        endings.map((e) => e.status),
+        endings.map((e) => JSON.stringify(e.output)),
+        endings.map((e) => (e.error === null ? null : JSON.stringify(e.error))) as Knex.Value,
+      ],
+    );
+  }
+
+  /** A workflow execution with all its tasks, in one query (tasks in creation order). */
+  async workflowWithTasks(id: string): Promise<{ workflow: WorkflowRow; tasks: TaskRow[] } | undefined> {
+    const s = this.schema;
+    const result = await this.knex.raw<{ rows: (WorkflowRow & { tasks: TaskRow[] })[] }>(
+      `SELECT w.id, w.workflow_name, w.status, w.input, w.output, w.error, w.created_at, w.completed_at,
+              COALESCE((SELECT json_agg(t ORDER BY t.id) FROM ??.task_executions t
+                        WHERE t.workflow_execution_id = w.id), '[]') AS tasks
+       FROM ??.workflow_executions w WHERE w.id = ?`,
+      [s, s, id],
+    );
+    const row = result.rows[0];
+    if (row === undefined) return undefined;
+    // json_agg gives timestamps as text: give them back their type.
+    const date = (value: unknown): Date | null =>
+      value === null || value === undefined ? null : new Date(value as string);
+    const tasks = row.tasks.map((t) => ({ ...t, started_at: date(t.started_at), completed_at: date(t.completed_at) }));
+    return { workflow: row, tasks };
   }
 
   /** Running tasks of these workflows: after a crash, none of them has a live run. */
