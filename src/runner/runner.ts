@@ -136,9 +136,9 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   /** The execution's state now, with every task's. */
   async status(id: string): Promise<WorkflowResult> {
     await this.#started;
-    const workflow = await this.#store.workflow(id);
-    if (workflow === undefined) throw new WorkflowNotFoundError(id);
-    return toWorkflowResult(workflow, await this.#store.tasksOf(this.#store.knex, id));
+    const found = await this.#store.workflowWithTasks(id);
+    if (found === undefined) throw new WorkflowNotFoundError(id);
+    return toWorkflowResult(found.workflow, found.tasks);
   }
 
   /** Stops claiming, lets running tasks finish and their state land, then closes. */
