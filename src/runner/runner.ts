@@ -30,6 +30,8 @@ export interface RunnerEvents {
 /** Outcome writes in flight at once, and the most outcomes one of them records. */
 const SETTLERS = 2;
 const SETTLE_BATCH = 64;
+/** The most workflow starts one statement writes. */
+const START_BATCH = 256;
 
 /** One claimed task being run by this process. */
 interface LiveRun {
@@ -62,6 +64,13 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #live = new Map<string, LiveRun>();
   readonly #waiters = new Map<string, ((error: Error | null) => void)[]>();
   readonly #settleQueue: { settlement: Settlement; done: () => void }[] = [];
+  readonly #startQueue: {
+    workflow: Workflow;
+    input: Record<string, unknown>;
+    resolve: (id: string) => void;
+    reject: (error: Error) => void;
+  }[] = [];
+  #starter = false;
   #settlers = 0;
   /** Executions started here whose end this runner has not seen yet. */
   readonly #unfinished = new Set<string>();
@@ -110,7 +119,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     assertStorable(input, 'input');
     await this.#started;
     this.#register(workflow);
-    const id = await this.#transitions.createExecution(workflow, input);
+    const id = await this.#queueStart(workflow, input);
     this.#unfinished.add(id);
     this.#pump();
     return id;
@@ -284,6 +293,38 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       return row?.status === 'Completed' && row.output !== null ? [{ taskId: id, output: row.output }] : [];
     });
     return mergeContext(claim.workflow_input, outputs);
+  }
+
+  /**
+   * Starts are written in batches too: the starts requested while one batch is being written
+   * go together in the next statement.
+   */
+  #queueStart(workflow: Workflow, input: Record<string, unknown>): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.#startQueue.push({ workflow, input, resolve, reject });
+      void this.#drainStartQueue();
+    });
+  }
+
+  async #drainStartQueue(): Promise<void> {
+    if (this.#starter) return;
+    this.#starter = true;
+    try {
+      while (this.#startQueue.length > 0) {
+        const batch = this.#startQueue.splice(0, START_BATCH);
+        try {
+          const ids = await retryTransient(() => this.#transitions.createExecutions(batch), {
+            deadlineMs: this.options.writeDeadlineMs,
+            operation: `starting ${batch.length === 1 ? 'a workflow' : `${String(batch.length)} workflows`}`,
+          });
+          batch.forEach((entry, i) => entry.resolve(ids[i] ?? ''));
+        } catch (error) {
+          for (const entry of batch) entry.reject(error as Error);
+        }
+      }
+    } finally {
+      this.#starter = false;
+    }
   }
 
   /**

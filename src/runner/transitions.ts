@@ -72,49 +72,32 @@ export class Transitions {
   }
 
   /**
-   * Inserts the execution and its tasks in one transaction: roots Ready (or Skipped, as their
-   * trigger rule says on the input), the others NotStarted. Returns its id.
+   * Inserts executions and their tasks: roots Ready (or Skipped, as their trigger rule says on
+   * the input), the others NotStarted. All those without a skipped root go in one statement;
+   * one with a skipped root takes a transaction of its own (the skip must reach its
+   * dependents). Returns the ids, in order.
    */
-  async createExecution(workflow: Workflow, input: Record<string, unknown>): Promise<string> {
-    const id = newExecutionId();
-    const tasks = workflow.tasks.map((task) => {
-      const decision =
-        workflow.dependenciesOf(task.id).length === 0 ? evaluateTrigger(task.workflow.trigger, [], input) : null;
-      const status: TaskStatus = decision === null ? 'NotStarted' : decision === 'run' ? 'Ready' : 'Skipped';
-      return { id: newExecutionId(), task_id: task.id, status, max_attempts: task.workflow.retry.maxAttempts };
-    });
-    const events: EventRow[] = [
-      { workflow_execution_id: id, event_type: 'workflow_started' },
-      ...tasks
-        .filter((t) => t.status !== 'NotStarted')
-        .map((t) => ({
-          workflow_execution_id: id,
-          task_execution_id: t.id,
-          event_type: `task_${t.status.toLowerCase()}`,
-        })),
-    ];
-    const skipped: Ended[] = tasks
-      .filter((t) => t.status === 'Skipped')
-      .map((t) => ({ taskId: t.task_id, status: 'Skipped' }));
-    const workflowRow = { id, workflow_name: workflow.name, input, open_tasks: workflow.tasks.length };
-    if (skipped.length === 0) {
-      await this.#store.insertExecution(workflowRow, tasks, events);
-      return id;
-    }
-    // A root skipped by its trigger rule: its skip has to reach its dependents, in a transaction.
-    await this.#store.transaction(async (tx) => {
-      await this.#store.insertWorkflow(tx, { ...workflowRow, status: 'Running' });
-      await this.#store.insertTasks(
-        tx,
-        tasks.map((t) => ({
-          ...t,
-          workflow_execution_id: id,
-          ...(t.status === 'Skipped' ? { completed_at: tx.fn.now() } : {}),
-        })),
+  async createExecutions(starts: readonly { workflow: Workflow; input: Record<string, unknown> }[]): Promise<string[]> {
+    const plans = starts.map(({ workflow, input }) => planExecution(workflow, input));
+    const simple = plans.filter((p) => p.skipped.length === 0);
+    if (simple.length > 0) {
+      await this.#store.insertExecutions(
+        simple.map((p) => p.row),
+        simple.flatMap((p) => p.tasks),
+        simple.flatMap((p) => p.events),
       );
-      await this.#advance(tx, workflow, input, id, skipped, events);
-    });
-    return id;
+    }
+    for (const plan of plans.filter((p) => p.skipped.length > 0)) {
+      await this.#store.transaction(async (tx) => {
+        await this.#store.insertWorkflow(tx, { ...plan.row, status: 'Running' });
+        await this.#store.insertTasks(
+          tx,
+          plan.tasks.map((t) => ({ ...t, ...(t.status === 'Skipped' ? { completed_at: tx.fn.now() } : {}) })),
+        );
+        await this.#advance(tx, plan.workflow, plan.row.input, plan.row.id, plan.skipped, plan.events);
+      });
+    }
+    return plans.map((p) => p.row.id);
   }
 
   /**
@@ -347,4 +330,36 @@ function storableOrError(output: unknown): unknown {
   } catch (error) {
     return error;
   }
+}
+
+/** The rows and events that start one execution. */
+function planExecution(workflow: Workflow, input: Record<string, unknown>) {
+  const id = newExecutionId();
+  const tasks = workflow.tasks.map((task) => {
+    const decision =
+      workflow.dependenciesOf(task.id).length === 0 ? evaluateTrigger(task.workflow.trigger, [], input) : null;
+    const status: TaskStatus = decision === null ? 'NotStarted' : decision === 'run' ? 'Ready' : 'Skipped';
+    return {
+      id: newExecutionId(),
+      workflow_execution_id: id,
+      task_id: task.id,
+      status,
+      max_attempts: task.workflow.retry.maxAttempts,
+    };
+  });
+  const events: EventRow[] = [
+    { workflow_execution_id: id, event_type: 'workflow_started' },
+    ...tasks
+      .filter((t) => t.status !== 'NotStarted')
+      .map((t) => ({
+        workflow_execution_id: id,
+        task_execution_id: t.id,
+        event_type: `task_${t.status.toLowerCase()}`,
+      })),
+  ];
+  const skipped: Ended[] = tasks
+    .filter((t) => t.status === 'Skipped')
+    .map((t) => ({ taskId: t.task_id, status: 'Skipped' }));
+  const row = { id, workflow_name: workflow.name, input, open_tasks: workflow.tasks.length };
+  return { workflow, row, tasks, events, skipped };
 }

@@ -116,42 +116,40 @@ export class Store {
   }
 
   /**
-   * Inserts a workflow execution, its tasks and its first events in one statement (atomic on
-   * its own, so no transaction round trips): the common start of a workflow.
+   * Inserts workflow executions, their tasks and their first events in one statement (atomic on
+   * its own, so no transaction round trips): the common start of workflows.
    */
-  async insertExecution(
-    workflow: Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & { open_tasks: number },
-    tasks: readonly Pick<TaskRow, 'id' | 'task_id' | 'status' | 'max_attempts'>[],
+  async insertExecutions(
+    workflows: readonly (Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & { open_tasks: number })[],
+    tasks: readonly Pick<TaskRow, 'id' | 'workflow_execution_id' | 'task_id' | 'status' | 'max_attempts'>[],
     events: readonly EventRow[],
   ): Promise<void> {
     const s = this.schema;
     await this.knex.raw(
       `WITH w AS (
          INSERT INTO ??.workflow_executions (id, workflow_name, status, input, open_tasks)
-         VALUES (?, ?, 'Running', ?::jsonb, ?)
+         SELECT id, workflow_name, 'Running', input, open_tasks
+         FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[]) AS x(id, workflow_name, input, open_tasks)
        ), t AS (
          INSERT INTO ??.task_executions (id, workflow_execution_id, task_id, status, max_attempts)
-         SELECT id, ?::uuid, task_id, status, max_attempts
-         FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[]) AS x(id, task_id, status, max_attempts)
+         SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::int[])
        )
        INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
-       SELECT ?::uuid, task_execution_id, event_type
-       FROM unnest(?::uuid[], ?::text[]) AS e(task_execution_id, event_type)`,
+       SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[])`,
       [
         s,
-        workflow.id,
-        workflow.workflow_name,
-        JSON.stringify(workflow.input),
-        workflow.open_tasks,
+        workflows.map((w) => w.id),
+        workflows.map((w) => w.workflow_name),
+        workflows.map((w) => JSON.stringify(w.input)),
+        workflows.map((w) => w.open_tasks),
         s,
-        workflow.id,
         tasks.map((t) => t.id),
+        tasks.map((t) => t.workflow_execution_id),
         tasks.map((t) => t.task_id),
         tasks.map((t) => t.status),
         tasks.map((t) => t.max_attempts),
         s,
-        workflow.id,
-        // An array with nulls is what pg sends as uuid[]; knex's binding types do not list it.
+        events.map((e) => e.workflow_execution_id),
         events.map((e) => e.task_execution_id ?? null) as Knex.Value,
         events.map((e) => e.event_type),
       ],
