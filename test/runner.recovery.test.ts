@@ -41,51 +41,61 @@ function startChild(
   });
 }
 
+/**
+ * Crashes a child runner mid-deferral, then runs `check` against a fresh runner on the same
+ * schema; cleans up after, keeping the schema if the check failed.
+ */
+async function afterCrash(
+  options: { maxRecoveryAttempts?: number; beforeRecovery?: (flagFile: string) => void },
+  check: (runner: Runner, id: string) => Promise<void>,
+): Promise<void> {
+  const schema = freshSchema('recovery');
+  const dir = mkdtempSync(joinPath(tmpdir(), 'slotwise-'));
+  const flagFile = joinPath(dir, 'flag');
+  const { id, kill } = await startChild(schema, flagFile, joinPath(dir, 'counter'));
+  await kill();
+  const runner = new Runner({
+    database: TEST_DATABASE_URL,
+    schema,
+    threads: 1,
+    workflows: [deferredPipeline],
+    ...(options.maxRecoveryAttempts === undefined ? {} : { maxRecoveryAttempts: options.maxRecoveryAttempts }),
+  });
+  let passed = false;
+  try {
+    options.beforeRecovery?.(flagFile);
+    await check(runner, id);
+    passed = true;
+  } finally {
+    await runner.close();
+    rmSync(dir, { recursive: true, force: true });
+    const knex = knexModule.knex({ client: 'pg', connection: TEST_DATABASE_URL });
+    await dropSchema(knex, schema, passed);
+    await knex.destroy();
+  }
+}
+
 if (hasPostgres) {
   describe('Runner recovery after a crash (postgres)', function () {
     it('a new runner completes the workflow of a runner killed with SIGKILL mid-deferral', async () => {
-      const schema = freshSchema('recovery');
-      const dir = mkdtempSync(joinPath(tmpdir(), 'slotwise-'));
-      const flagFile = joinPath(dir, 'flag');
-      const { id, kill } = await startChild(schema, flagFile, joinPath(dir, 'counter'));
-      await kill();
-      const runner = new Runner({ database: TEST_DATABASE_URL, schema, threads: 1, workflows: [deferredPipeline] });
-      let passed = false;
-      try {
-        writeFileSync(flagFile, 'after the crash');
-        const result = await runner.wait(id);
-        expect(result.status).to.equal('Completed');
-        expect(result.tasks[0]).to.include({
-          taskId: 'wait_for_data',
-          status: 'Completed',
-          recoveryAttempts: 1,
-          attempts: 2,
-        });
-        expect(result.output).to.deep.include({ processed: 'AFTER THE CRASH' });
-        passed = true;
-      } finally {
-        await runner.close();
-        rmSync(dir, { recursive: true, force: true });
-        const knex = knexModule.knex({ client: 'pg', connection: TEST_DATABASE_URL });
-        await dropSchema(knex, schema, passed);
-        await knex.destroy();
-      }
+      await afterCrash(
+        { beforeRecovery: (flagFile) => writeFileSync(flagFile, 'after the crash') },
+        async (runner, id) => {
+          const result = await runner.wait(id);
+          expect(result.status).to.equal('Completed');
+          expect(result.tasks[0]).to.include({
+            taskId: 'wait_for_data',
+            status: 'Completed',
+            recoveryAttempts: 1,
+            attempts: 2,
+          });
+          expect(result.output).to.deep.include({ processed: 'AFTER THE CRASH' });
+        },
+      );
     });
 
     it('marks a task Failed ("abandoned") once its recoveries are spent, and skips its dependents', async () => {
-      const schema = freshSchema('recovery');
-      const dir = mkdtempSync(joinPath(tmpdir(), 'slotwise-'));
-      const { id, kill } = await startChild(schema, joinPath(dir, 'flag'), joinPath(dir, 'counter'));
-      await kill();
-      const runner = new Runner({
-        database: TEST_DATABASE_URL,
-        schema,
-        threads: 1,
-        workflows: [deferredPipeline],
-        maxRecoveryAttempts: 0,
-      });
-      let passed = false;
-      try {
+      await afterCrash({ maxRecoveryAttempts: 0 }, async (runner, id) => {
         const result = await runner.wait(id);
         expect(result.status).to.equal('Failed');
         expect(result.tasks.map((t) => [t.taskId, t.status])).to.deep.equal([
@@ -93,14 +103,7 @@ if (hasPostgres) {
           ['process_data', 'Skipped'],
         ]);
         expect(result.tasks[0]?.error).to.deep.include({ code: 'SLOTWISE_TASK_ABANDONED', message: 'abandoned' });
-        passed = true;
-      } finally {
-        await runner.close();
-        rmSync(dir, { recursive: true, force: true });
-        const knex = knexModule.knex({ client: 'pg', connection: TEST_DATABASE_URL });
-        await dropSchema(knex, schema, passed);
-        await knex.destroy();
-      }
+      });
     });
   });
 }
