@@ -65,6 +65,24 @@ for (const backend of await backends()) {
       ]);
       expect(result.output).to.deep.include({ data: 'payload', processed: 'PAYLOAD' });
       expect(result.tasks[0]?.deferrals).to.equal(1);
+      // Every transition left an event row, in order.
+      const { rows: events } = await backend.knex().raw<{ rows: { event_type: string; task_id: string | null }[] }>(
+        `SELECT e.event_type, t.task_id FROM ??.execution_events e
+         LEFT JOIN ??.task_executions t ON t.id = e.task_execution_id
+         WHERE e.workflow_execution_id = ? ORDER BY e.id`,
+        [schema, schema, id],
+      );
+      const of = (taskId: string | null): string[] =>
+        events.filter((e) => e.task_id === taskId).map((e) => e.event_type);
+      expect(of('wait_for_data')).to.deep.equal([
+        'task_ready',
+        'task_started',
+        'task_deferred',
+        'task_resumed',
+        'task_completed',
+      ]);
+      expect(of('process_data')).to.deep.equal(['task_ready', 'task_started', 'task_completed']);
+      expect(of(null)).to.deep.equal(['workflow_started', 'workflow_completed']);
     });
 
     it('records five deferrals: Running/Deferred while waiting, Completed with the sub-state cleared', async () => {

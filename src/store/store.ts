@@ -203,20 +203,6 @@ export class Store {
     return result.rows;
   }
 
-  /** Earliest `retry_at` among Ready tasks of these workflows, if any is waiting. */
-  async nextRetryAt(workflowNames: readonly string[]): Promise<number | null> {
-    if (workflowNames.length === 0) return null;
-    const s = this.schema;
-    const result = await this.knex.raw<{ rows: { wait_ms: number | null }[] }>(
-      `SELECT EXTRACT(EPOCH FROM (min(t.retry_at) - now())) * 1000 AS wait_ms
-       FROM ??.task_executions t JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
-       WHERE t.status = 'Ready' AND t.retry_at IS NOT NULL AND w.workflow_name = ANY(?)`,
-      [s, s, [...workflowNames]],
-    );
-    const wait = result.rows[0]?.wait_ms;
-    return wait === null || wait === undefined ? null : Number(wait);
-  }
-
   /**
    * Locks a workflow's row for the rest of the transaction (its task transitions serialise on
    * it) and reads one of its tasks, in one statement.
@@ -328,18 +314,6 @@ export class Store {
     return result.rows;
   }
 
-  /** Outputs of the Completed tasks of a workflow, for its final context. */
-  async completedOutputs(
-    tx: Knex.Transaction,
-    workflowExecutionId: string,
-  ): Promise<{ task_id: string; output: unknown }[]> {
-    const result = await tx.raw<{ rows: { task_id: string; output: unknown }[] }>(
-      `SELECT task_id, output FROM ??.task_executions WHERE workflow_execution_id = ? AND status = 'Completed'`,
-      [this.schema, workflowExecutionId],
-    );
-    return result.rows;
-  }
-
   /** Marks tasks Ready or Skipped in one statement. */
   async setStatuses(tx: Knex.Transaction, ids: readonly string[], status: 'Ready' | 'Skipped'): Promise<void> {
     if (ids.length === 0) return;
@@ -348,32 +322,6 @@ export class Store {
     await this.#table(tx, 'task_executions')
       .whereIn('id', [...ids])
       .update(values);
-  }
-
-  /** Counts `ended` more tasks as terminal (`failed` of them Failed); returns the counters after. */
-  async countEnded(
-    tx: Knex.Transaction,
-    workflowExecutionId: string,
-    ended: number,
-    failed: number,
-  ): Promise<{ open_tasks: number; failed_tasks: number }> {
-    const result = await tx.raw<{ rows: { open_tasks: number; failed_tasks: number }[] }>(
-      `UPDATE ??.workflow_executions SET open_tasks = open_tasks - ?, failed_tasks = failed_tasks + ?
-       WHERE id = ? RETURNING open_tasks, failed_tasks`,
-      [this.schema, ended, failed, workflowExecutionId],
-    );
-    const rows = result.rows;
-    return rows[0] ?? { open_tasks: 0, failed_tasks: 0 };
-  }
-
-  async workflow(id: string): Promise<WorkflowRow | undefined> {
-    return (await this.#table(this.knex, 'workflow_executions').where({ id }).first()) as WorkflowRow | undefined;
-  }
-
-  async tasksOf(db: Knex | Knex.Transaction, workflowExecutionId: string): Promise<TaskRow[]> {
-    return (await this.#table(db, 'task_executions')
-      .where({ workflow_execution_id: workflowExecutionId })
-      .orderBy('id')) as TaskRow[];
   }
 
   /**
@@ -485,13 +433,5 @@ export class Store {
     );
     const rows = result.rows;
     return rows.map((r) => r.id);
-  }
-
-  async events(workflowExecutionId: string): Promise<{ event_type: string; task_execution_id: string | null }[]> {
-    const result = await this.knex.raw<{ rows: { event_type: string; task_execution_id: string | null }[] }>(
-      `SELECT event_type, task_execution_id FROM ??.execution_events WHERE workflow_execution_id = ? ORDER BY id`,
-      [this.schema, workflowExecutionId],
-    );
-    return result.rows;
   }
 }
