@@ -11,6 +11,7 @@ import { assertStorable, mergeContext } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 import { type FilledRunnerOptions, type RunnerOptions, fillRunnerOptions } from './options.js';
 import { type WorkflowResult, isTerminal, toWorkflowResult } from './result.js';
+import { Batcher } from './batcher.js';
 import { type Outcome, type Settlement, Transitions } from './transitions.js';
 
 export interface SubStatusEvent {
@@ -26,12 +27,6 @@ export interface RunnerEvents {
   /** A state write failed for good (the database stayed away past `writeDeadlineMs`). */
   writeFailed: [DatabaseUnavailableError];
 }
-
-/** Outcome writes in flight at once (one: a wide workflow's batches all queue on its row lock anyway, and a lone writer lets the queue grow into bigger batches; measured 860 vs 560 tasks/s), and the most outcomes one batch records. */
-const SETTLERS = 1;
-const SETTLE_BATCH = 64;
-/** The most workflow starts one statement writes. */
-const START_BATCH = 256;
 
 /** One claimed task being run by this process. */
 interface LiveRun {
@@ -63,15 +58,23 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #workflows = new Map<string, Workflow>();
   readonly #live = new Map<string, LiveRun>();
   readonly #waiters = new Map<string, ((error: Error | null) => void)[]>();
-  readonly #settleQueue: { settlement: Settlement; done: () => void }[] = [];
-  readonly #startQueue: {
-    workflow: Workflow;
-    input: Record<string, unknown>;
-    resolve: (id: string) => void;
-    reject: (error: Error) => void;
-  }[] = [];
-  #starter = false;
-  #settlers = 0;
+  /** Workflow starts, written in batches (one statement for the starts queued meanwhile). */
+  readonly #starts = new Batcher<{ workflow: Workflow; input: Record<string, unknown> }, string>(
+    (starts) =>
+      retryTransient(() => this.#transitions.createExecutions(starts), {
+        deadlineMs: this.options.writeDeadlineMs,
+        operation: `starting ${String(starts.length)} workflow(s)`,
+      }),
+    256,
+  );
+  /** Run outcomes, written in batches; each result says whether the run's workflow ended. */
+  readonly #outcomes = new Batcher<Settlement, boolean>(async (settlements) => {
+    const ended = await retryTransient(() => this.#transitions.applyOutcomes(settlements), {
+      deadlineMs: this.options.writeDeadlineMs,
+      operation: `recording the outcome of ${String(settlements.length)} task(s)`,
+    });
+    return settlements.map((s) => ended.has(s.claim.workflow_execution_id));
+  }, 64);
   /** Executions started here whose end this runner has not seen yet. */
   readonly #unfinished = new Set<string>();
   readonly #started: Promise<void>;
@@ -119,7 +122,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     assertStorable(input, 'input');
     await this.#started;
     this.#register(workflow);
-    const id = await this.#queueStart(workflow, input);
+    const id = await this.#starts.add({ workflow, input });
     this.#unfinished.add(id);
     this.#pump();
     return id;
@@ -296,70 +299,16 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /**
-   * Starts are written in batches too: the starts requested while one batch is being written
-   * go together in the next statement.
+   * Writes one run's outcome, batched with the outcomes that arrive meanwhile (one transaction
+   * records them all, see `applyOutcomes`). Resolves once it is written, or its write failed
+   * for good and was reported.
    */
-  #queueStart(workflow: Workflow, input: Record<string, unknown>): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.#startQueue.push({ workflow, input, resolve, reject });
-      void this.#drainStartQueue();
-    });
-  }
-
-  async #drainStartQueue(): Promise<void> {
-    if (this.#starter) return;
-    this.#starter = true;
+  async #settle(live: LiveRun, outcome: Outcome): Promise<void> {
     try {
-      while (this.#startQueue.length > 0) {
-        const batch = this.#startQueue.splice(0, START_BATCH);
-        try {
-          const ids = await retryTransient(() => this.#transitions.createExecutions(batch), {
-            deadlineMs: this.options.writeDeadlineMs,
-            operation: `starting ${batch.length === 1 ? 'a workflow' : `${String(batch.length)} workflows`}`,
-          });
-          batch.forEach((entry, i) => entry.resolve(ids[i] ?? ''));
-        } catch (error) {
-          for (const entry of batch) entry.reject(error as Error);
-        }
-      }
-    } finally {
-      this.#starter = false;
-    }
-  }
-
-  /**
-   * Queues a run's outcome to be written. Outcomes are written in batches, a transaction per
-   * batch (see `applyOutcomes`): under load, one transaction records many runs, which is what
-   * lifts the runner past one commit per task. Resolves once this outcome is written (or its
-   * write failed for good and was reported).
-   */
-  #settle(live: LiveRun, outcome: Outcome): Promise<void> {
-    return new Promise((resolve) => {
-      this.#settleQueue.push({ settlement: { claim: live.claim, workflow: live.workflow, outcome }, done: resolve });
-      void this.#drainSettleQueue();
-    });
-  }
-
-  async #drainSettleQueue(): Promise<void> {
-    if (this.#settlers >= SETTLERS) return;
-    this.#settlers += 1;
-    try {
-      while (this.#settleQueue.length > 0) {
-        const batch = this.#settleQueue.splice(0, SETTLE_BATCH);
-        const settlements = batch.map((b) => b.settlement);
-        try {
-          const finished = await retryTransient(() => this.#transitions.applyOutcomes(settlements), {
-            deadlineMs: this.options.writeDeadlineMs,
-            operation: `recording the outcome of ${settlements.length === 1 ? `task \`${settlements[0]?.claim.task_id ?? ''}\`` : `${String(settlements.length)} tasks`}`,
-          });
-          for (const id of finished) this.#wake(id, null);
-        } catch (error) {
-          for (const { claim } of settlements) this.#reportWriteFailure(error, claim.workflow_execution_id);
-        }
-        for (const { done } of batch) done();
-      }
-    } finally {
-      this.#settlers -= 1;
+      const ended = await this.#outcomes.add({ claim: live.claim, workflow: live.workflow, outcome });
+      if (ended) this.#wake(live.claim.workflow_execution_id, null);
+    } catch (error) {
+      this.#reportWriteFailure(error, live.claim.workflow_execution_id);
     }
   }
 
