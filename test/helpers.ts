@@ -91,20 +91,33 @@ export function record(executor: Executor): Recording {
   return { events, samples, maxActive: () => Math.max(0, ...samples.map((s) => s.activeTasks)) };
 }
 
+type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
+
+/** Asserts that `call` throws an instance of `type` carrying `code`; returns the error. */
+export function caught<E extends Error>(call: () => unknown, type: ErrorClass<E>, code: string): E {
+  try {
+    call();
+  } catch (error) {
+    return typed(error, type, code);
+  }
+  expect.fail('expected a throw');
+}
+
 /** Asserts that `promise` rejects with an instance of `type` carrying `code`; returns the error. */
 export async function rejection<E extends Error>(
   promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => E,
+  type: ErrorClass<E>,
   code: string,
 ): Promise<E> {
-  let outcome: { error: unknown } | null = null;
   try {
     await promise;
   } catch (error) {
-    outcome = { error };
+    return typed(error, type, code);
   }
-  expect(outcome, 'expected a rejection').to.not.equal(null);
-  const error = outcome?.error;
+  expect.fail('expected a rejection');
+}
+
+function typed<E extends Error>(error: unknown, type: ErrorClass<E>, code: string): E {
   expect(error).to.be.instanceOf(type);
   expect((error as { code?: unknown }).code).to.equal(code);
   return error as E;

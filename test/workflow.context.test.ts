@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { ErrorCode, InvalidArgumentError, SlotwiseError } from '../src/index.js';
 import { assertStorable, mergeContext } from '../src/workflow/context.js';
 import { ContextNotStorableError, WorkflowErrorCode } from '../src/workflow/errors.js';
-import { caught } from './fixtures/workflow-tasks.js';
+import { caught } from './helpers.js';
 
 function refused(value: unknown, path: string, reason: string | RegExp): ContextNotStorableError {
   const error = caught(

@@ -12,7 +12,8 @@ import {
 } from '../src/workflow/errors.js';
 import { DEFAULT_TASK_WORKFLOW_OPTIONS, workflowOptionsOf } from '../src/workflow/options.js';
 import { DEFAULT_RETRY_POLICY, isRetryableByDefault } from '../src/workflow/retry.js';
-import { caught, task } from './fixtures/workflow-tasks.js';
+import { task } from './fixtures/workflow-tasks.js';
+import { caught } from './helpers.js';
 
 const ids = (tasks: readonly { id: string }[]): string[] => tasks.map((t) => t.id);
 

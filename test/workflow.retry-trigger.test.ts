@@ -20,7 +20,7 @@ import {
   shouldRetry,
 } from '../src/workflow/retry.js';
 import { type DependencyState, type TriggerRule, evaluateTrigger } from '../src/workflow/trigger.js';
-import { caught } from './fixtures/workflow-tasks.js';
+import { caught } from './helpers.js';
 
 const fixed = (value: number) => () => value;
 
