@@ -25,6 +25,8 @@ export const ErrorCode = {
   DatabaseUnavailable: 'SLOTWISE_DATABASE_UNAVAILABLE',
   WorkflowNotFound: 'SLOTWISE_WORKFLOW_NOT_FOUND',
   RunnerClosed: 'SLOTWISE_RUNNER_CLOSED',
+  ClaimLost: 'SLOTWISE_CLAIM_LOST',
+  EmbeddedDatabaseInUse: 'SLOTWISE_EMBEDDED_DATABASE_IN_USE',
   WorkflowEmpty: 'SLOTWISE_WORKFLOW_EMPTY',
   WorkflowDuplicateTask: 'SLOTWISE_WORKFLOW_DUPLICATE_TASK',
   WorkflowUnknownDependency: 'SLOTWISE_WORKFLOW_UNKNOWN_DEPENDENCY',
@@ -250,6 +252,40 @@ export class WorkflowNotFoundError extends SlotwiseError {
 export class RunnerClosedError extends SlotwiseError {
   constructor() {
     super(ErrorCode.RunnerClosed, 'The runner is closed: no new workflow can start on it');
+  }
+}
+
+/**
+ * The reason a run's `handle.signal` aborts when its runner lost the task's claim: the runner's
+ * lease expired and another runner took the task over (or someone moved its fencing token).
+ * Whatever the run produces is discarded; the task runs, or ran, elsewhere.
+ */
+export class ClaimLostError extends SlotwiseError {
+  readonly taskExecutionId: string;
+
+  constructor(taskExecutionId: string) {
+    super(
+      ErrorCode.ClaimLost,
+      `This runner no longer holds the claim on task execution ${taskExecutionId}: another runner took it over, so this run's result is discarded`,
+    );
+    this.taskExecutionId = taskExecutionId;
+  }
+}
+
+/**
+ * A second runner tried to use an embedded (PGlite) database that a live runner already uses.
+ * PGlite is one process with one connection: several runners need PostgreSQL.
+ */
+export class EmbeddedDatabaseInUseError extends SlotwiseError {
+  readonly holder: { readonly runnerId: string; readonly host: string; readonly pid: number };
+
+  constructor(schema: string, holder: { runnerId: string; host: string; pid: number }) {
+    super(
+      ErrorCode.EmbeddedDatabaseInUse,
+      `The embedded database (schema \`${schema}\`) is in use by runner ${holder.runnerId} (pid ${String(holder.pid)} on ${holder.host}). ` +
+        'The embedded PGlite database serves one runner in one process; to run several runners, give them a PostgreSQL `database`.',
+    );
+    this.holder = holder;
   }
 }
 

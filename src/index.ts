@@ -32,7 +32,13 @@ export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
 export { DEFAULT_POLL_INTERVAL_MS, type TaskHandle, type DeferCondition, type DeferOptions } from './task/handle.js';
-export { Runner, type RunnerEvents, type SubStatusEvent } from './runner/runner.js';
+export {
+  Runner,
+  type RunnerEvents,
+  type SubStatusEvent,
+  type ClaimLostEvent,
+  type RunnerCloseOptions,
+} from './runner/runner.js';
 export type { RunnerOptions } from './runner/options.js';
 export type { WorkflowResult, TaskResult } from './runner/result.js';
 export type { DatabaseOption } from './store/database.js';
@@ -73,4 +79,6 @@ export {
   DatabaseUnavailableError,
   WorkflowNotFoundError,
   RunnerClosedError,
+  ClaimLostError,
+  EmbeddedDatabaseInUseError,
 } from './errors.js';

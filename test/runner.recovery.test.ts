@@ -59,6 +59,7 @@ async function afterCrash(
     schema,
     threads: 1,
     workflows: [deferredPipeline],
+    heartbeatIntervalMs: 100, // sweeps soon after the killed runner's 200 ms lease expires
     ...(options.maxRecoveryAttempts === undefined ? {} : { maxRecoveryAttempts: options.maxRecoveryAttempts }),
   });
   let passed = false;

@@ -32,6 +32,18 @@ export interface RunnerOptions {
   readonly maxRecoveryAttempts?: number;
   /** PostgreSQL connections in the pool (ignored for the embedded database). Default: 10. */
   readonly poolSize?: number;
+  /**
+   * How often the runner renews its lease, in ms. Each beat is one statement that also reports
+   * claims this runner lost and whether a sweep of dead runners' claims is due. Default: 5,000.
+   */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * How long a lease lasts without renewal, in ms: a runner silent this long is taken for dead,
+   * and the next sweep (of any runner) gives its tasks to others. A dead runner's tasks are
+   * so taken over within `leaseMs + heartbeatIntervalMs`. Must exceed `heartbeatIntervalMs`.
+   * Default: twice `heartbeatIntervalMs` (10,000).
+   */
+  readonly leaseMs?: number;
 }
 
 export interface FilledRunnerOptions {
@@ -44,6 +56,8 @@ export interface FilledRunnerOptions {
   readonly writeDeadlineMs: number;
   readonly maxRecoveryAttempts: number;
   readonly poolSize: number;
+  readonly heartbeatIntervalMs: number;
+  readonly leaseMs: number;
 }
 
 export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
@@ -64,7 +78,21 @@ export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
     writeDeadlineMs: positive('writeDeadlineMs', options.writeDeadlineMs ?? 30_000),
     maxRecoveryAttempts: nonNegativeInteger('maxRecoveryAttempts', options.maxRecoveryAttempts ?? 3),
     poolSize: nonNegativeInteger('poolSize', options.poolSize ?? 10) || 1,
+    ...leaseOptions(options),
   };
+}
+
+function leaseOptions(options: RunnerOptions): { heartbeatIntervalMs: number; leaseMs: number } {
+  const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 5_000);
+  const leaseMs = positive('leaseMs', options.leaseMs ?? 2 * heartbeatIntervalMs);
+  if (leaseMs <= heartbeatIntervalMs) {
+    throw new InvalidArgumentError(
+      'leaseMs',
+      `longer than \`heartbeatIntervalMs\` (${String(heartbeatIntervalMs)})`,
+      leaseMs,
+    );
+  }
+  return { heartbeatIntervalMs, leaseMs };
 }
 
 function positive(name: string, value: unknown): number {

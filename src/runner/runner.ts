@@ -1,18 +1,29 @@
 import { EventEmitter } from 'node:events';
-import { DatabaseUnavailableError, InvalidArgumentError, RunnerClosedError, WorkflowNotFoundError } from '../errors.js';
+import { hostname } from 'node:os';
+import {
+  ClaimLostError,
+  DatabaseUnavailableError,
+  EmbeddedDatabaseInUseError,
+  InvalidArgumentError,
+  RunnerClosedError,
+  WorkflowNotFoundError,
+} from '../errors.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { Executor } from '../executor/executor.js';
 import type { TaskFailedEvent, TaskFinishedEvent } from '../executor/events.js';
 import { type Database, openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
+import { type RunnerRow, Leases } from '../store/leases.js';
+import { ReadyListener } from '../store/ready-listener.js';
 import { type ClaimedTask, Store } from '../store/store.js';
-import { retryTransient } from '../store/transient.js';
+import { isTransient, retryTransient } from '../store/transient.js';
 import { assertStorable, mergeContext } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 import { type FilledRunnerOptions, type RunnerOptions, fillRunnerOptions } from './options.js';
 import { type WorkflowResult, isTerminal, toWorkflowResult } from './result.js';
 import { Batcher } from './batcher.js';
-import { type Outcome, type Settlement, Transitions } from './transitions.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { type Outcome, type Settlement, type SettlementResult, Transitions } from './transitions.js';
 
 export interface SubStatusEvent {
   readonly workflowExecutionId: string;
@@ -21,17 +32,42 @@ export interface SubStatusEvent {
   readonly subStatus: 'Active' | 'Deferred';
 }
 
+export interface ClaimLostEvent {
+  readonly workflowExecutionId: string;
+  readonly taskExecutionId: string;
+  readonly taskId: string;
+}
+
+export interface RunnerCloseOptions {
+  /**
+   * How long running tasks may go on finishing, in ms. Past it, their `handle.signal` aborts
+   * and their claims go back to Ready for another runner. Default: no limit.
+   */
+  readonly timeoutMs?: number;
+}
+
 export interface RunnerEvents {
   /** A task's Running sub-state was written (it is in the database when this fires). */
   taskSubStatus: [SubStatusEvent];
+  /**
+   * This runner lost a task's claim (its lease expired and another runner took the task, or the
+   * fencing token moved): the run was aborted, its result discarded, and its slot is free.
+   */
+  claimLost: [ClaimLostEvent];
   /** A state write failed for good (the database stayed away past `writeDeadlineMs`). */
   writeFailed: [DatabaseUnavailableError];
 }
 
-/** One claimed task being run by this process. */
+/**
+ * One claimed task being run by this process. Its fate: `own` runs to its outcome; `lost` (the
+ * claim is another runner's now) is aborted and its result discarded; `release` (shutting down,
+ * or the lease may have lapsed) is aborted and its claim given back, unless it finished first.
+ */
 interface LiveRun {
   readonly claim: ClaimedTask;
   readonly workflow: Workflow;
+  readonly abort: AbortController;
+  fate: 'own' | 'lost' | 'release';
   /** Sub-state and outcome writes of this run, in order. */
   writes: Promise<void>;
   started: boolean;
@@ -46,6 +82,11 @@ interface LiveRun {
  * sub-state as the executor reports deferrals, and on the end of a run write its outcome and
  * the transitions it causes (dependents Ready or Skipped, retries, the workflow's end) in one
  * transaction. See `transitions.ts` for the state machine.
+ *
+ * Several runners (processes, machines) may share one PostgreSQL schema: claims skip each
+ * other's locked rows, each runner holds a lease it renews by heartbeat and every write about a
+ * claimed task is fenced by the claim's token (`lease-keeper.ts`), and `NOTIFY` wakes the
+ * others when tasks become Ready. The embedded database serves one runner.
  */
 export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposable {
   readonly options: FilledRunnerOptions;
@@ -53,6 +94,9 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly runnerId = newExecutionId();
   readonly #database: Database;
   readonly #store: Store;
+  readonly #leases: Leases;
+  readonly #leaseKeeper: LeaseKeeper;
+  readonly #listener: ReadyListener | null;
   readonly #transitions: Transitions;
   readonly #executor: Executor;
   readonly #workflows = new Map<string, Workflow>();
@@ -67,14 +111,15 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       }),
     256,
   );
-  /** Run outcomes, written in batches; each result says whether the run's workflow ended. */
-  readonly #outcomes = new Batcher<Settlement, boolean>(async (settlements) => {
-    const ended = await retryTransient(() => this.#transitions.applyOutcomes(settlements), {
-      deadlineMs: this.options.writeDeadlineMs,
-      operation: `recording the outcome of ${String(settlements.length)} task(s)`,
-    });
-    return settlements.map((s) => ended.has(s.claim.workflow_execution_id));
-  }, 64);
+  /** Run outcomes, written in batches (one transaction for the outcomes queued meanwhile). */
+  readonly #outcomes = new Batcher<Settlement, SettlementResult>(
+    (settlements) =>
+      retryTransient(() => this.#transitions.applyOutcomes(settlements), {
+        deadlineMs: this.options.writeDeadlineMs,
+        operation: `recording the outcome of ${String(settlements.length)} task(s)`,
+      }),
+    64,
+  );
   /** Executions started here whose end this runner has not seen yet. */
   readonly #unfinished = new Set<string>();
   readonly #started: Promise<void>;
@@ -90,8 +135,28 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.options = fillRunnerOptions(options);
     for (const workflow of this.options.workflows) this.#register(workflow);
     this.#database = openDatabase(this.options.database, this.options.poolSize);
-    this.#store = new Store(this.#database.knex, this.options.schema);
-    this.#transitions = new Transitions(this.#store, this.options);
+    const { knex, embedded } = this.#database;
+    this.#store = new Store(knex, this.options.schema, !embedded);
+    this.#leases = new Leases(knex, this.options.schema);
+    this.#transitions = new Transitions(this.#store, { ...this.options, notifier: this.runnerId });
+    this.#leaseKeeper = new LeaseKeeper(this.#leases, {
+      runnerId: this.runnerId,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      leaseMs: this.options.leaseMs,
+      workflowNames: () => [...this.#workflows.keys()],
+      held: () => [...this.#live.values()].filter((r) => r.fate === 'own').map((r) => r.claim),
+      onLost: (ids) => this.#loseClaims(ids),
+      onLapsed: () => this.#releaseAll(),
+      recover: (orphans) => this.#transitions.recover(orphans, (name) => this.#workflows.get(name)),
+      onReady: () => this.#pump(),
+      onError: (error) => {
+        if (!isTransient(error)) this.#reportWriteFailure(error);
+      },
+    });
+    this.#listener =
+      this.#store.channel === null
+        ? null
+        : new ReadyListener(knex, this.#store.channel, this.runnerId, () => this.#pump());
     this.#executor = new Executor({
       threads: this.options.threads,
       maxConcurrentTasks: this.options.maxConcurrentTasks,
@@ -108,7 +173,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#started.catch(() => undefined); // surfaced by every call that awaits it
   }
 
-  /** Resolves once migrations are applied and crashed runs recovered. Rejects if that failed. */
+  /**
+   * Resolves once migrations are applied, this runner holds its lease, and tasks orphaned by
+   * dead runners are recovered. Rejects if that failed.
+   */
   ready(): Promise<void> {
     return this.#started;
   }
@@ -153,9 +221,17 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     return toWorkflowResult(found.workflow, found.tasks);
   }
 
-  /** Stops claiming, lets running tasks finish and their state land, then closes. */
-  close(): Promise<void> {
-    this.#closing ??= this.#shutDown();
+  /**
+   * Stops claiming, gives back claims on tasks that have not started, lets running tasks finish
+   * and their state land (up to `timeoutMs`; past it, the rest are aborted and their claims
+   * given back), then closes.
+   */
+  close(options: RunnerCloseOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? Infinity;
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      throw new InvalidArgumentError('timeoutMs', 'a number of ms >= 0', options.timeoutMs);
+    }
+    this.#closing ??= this.#shutDown(timeoutMs);
     return this.#closing;
   }
 
@@ -168,24 +244,38 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       deadlineMs: this.options.writeDeadlineMs,
       operation: `migrating schema \`${this.options.schema}\``,
     });
-    await retryTransient(
-      () => this.#transitions.recover([...this.#workflows.keys()], (name) => this.#workflows.get(name)),
-      {
-        deadlineMs: this.options.writeDeadlineMs,
-        operation: 'recovering tasks left Running by a stopped process',
-      },
-    );
+    if (this.#database.embedded) {
+      const holder = await this.#leases.registerAlone(this.runnerId, this.options.leaseMs, holdsDatabase);
+      if (holder !== undefined) {
+        throw new EmbeddedDatabaseInUseError(this.options.schema, { ...holder, runnerId: holder.id });
+      }
+    }
+    await retryTransient(() => this.#leaseKeeper.start(), {
+      deadlineMs: this.options.writeDeadlineMs,
+      operation: 'taking the runner lease and recovering tasks of dead runners',
+    });
+    this.#listener?.start();
     this.#pump();
   }
 
-  async #shutDown(): Promise<void> {
+  async #shutDown(timeoutMs: number): Promise<void> {
     clearTimeout(this.#pollTimer);
     clearTimeout(this.#waitPoll);
-    await this.#started.catch(() => undefined);
+    const started = await this.#started.then(
+      () => true,
+      () => false,
+    );
+    for (const live of this.#live.values()) if (!live.started) this.#release(live);
+    const deadline = Number.isFinite(timeoutMs) ? setTimeout(() => this.#releaseAll(), timeoutMs) : undefined;
     while (this.#live.size > 0 || this.#starting > 0 || this.#pumping) {
       await Promise.all([...this.#live.values()].map((run) => run.writes.catch(() => undefined)));
       await new Promise((resolve) => setImmediate(resolve));
     }
+    clearTimeout(deadline);
+    await this.#leaseKeeper.stop();
+    await this.#listener?.close();
+    // Others need not wait for this runner's lease to expire: it holds nothing now.
+    if (started) await this.#leases.remove(this.runnerId).catch(() => undefined);
     await this.#executor.close();
     await this.#database.close();
     for (const [id, waiters] of this.#waiters) {
@@ -236,10 +326,18 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     } while (this.#pumpAgain);
   }
 
+  /**
+   * The fallback look for due work: Ready tasks nobody announced (retries falling due), or
+   * announced while the listener was away. While `LISTEN` works, once per heartbeat interval.
+   */
   #armPoll(): void {
     clearTimeout(this.#pollTimer);
     if (this.#closing !== null) return;
-    const delay = Math.min(this.options.pollIntervalMs, this.#transitions.nextLocalRetryMs() ?? Infinity);
+    const interval =
+      this.#listener?.listening === true
+        ? Math.max(this.options.pollIntervalMs, this.options.heartbeatIntervalMs)
+        : this.options.pollIntervalMs;
+    const delay = Math.min(interval, this.#transitions.nextLocalRetryMs() ?? Infinity);
     this.#pollTimer = setTimeout(() => this.#pump(), Math.max(delay, 0));
     // Idle polling alone must not keep the process alive; waiting callers and live runs do.
     if (this.#waiters.size === 0 && this.#live.size === 0) this.#pollTimer.unref();
@@ -249,8 +347,17 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     const workflow = this.#workflows.get(claim.workflow_name);
     const task = workflow?.task(claim.task_id);
     if (workflow === undefined || task === undefined) return; // claimed by name: cannot happen
-    const live: LiveRun = { claim, workflow, writes: Promise.resolve(), started: false, finished: null };
+    const live: LiveRun = {
+      claim,
+      workflow,
+      abort: new AbortController(),
+      fate: 'own',
+      writes: Promise.resolve(),
+      started: false,
+      finished: null,
+    };
     this.#live.set(claim.id, live);
+    if (this.#closing !== null) this.#release(live); // claimed as close() began: give it back
     this.#starting += 1;
     const finished = new Promise<TaskFinishedEvent>((resolve) => (live.finished = resolve));
     void (async () => {
@@ -259,6 +366,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         const context = await this.#contextFor(claim, workflow);
         const run = this.#executor.run(task, context, {
           executionId: claim.id,
+          signal: live.abort.signal,
           ...(task.workflow.timeoutMs === undefined ? {} : { timeoutMs: task.workflow.timeoutMs }),
         });
         this.#starting -= 1;
@@ -271,7 +379,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
           },
           async (error: unknown) => {
             this.#pump();
-            // A run rejected before it started (the executor closing) has no finish event.
+            // A run rejected before it started (aborted, the executor closing) has no finish event.
             return { ok: false as const, error, stats: live.started ? await finished : null };
           },
         );
@@ -279,7 +387,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         this.#starting -= 1;
         outcome = { ok: false, error, stats: null };
       }
-      live.writes = live.writes.then(() => this.#settle(live, outcome));
+      live.writes = live.writes.then(() => this.#conclude(live, outcome));
       await live.writes.catch(() => undefined);
       this.#live.delete(claim.id);
       this.#pump();
@@ -299,16 +407,28 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /**
-   * Writes one run's outcome, batched with the outcomes that arrive meanwhile (one transaction
-   * records them all, see `applyOutcomes`). Resolves once it is written, or its write failed
-   * for good and was reported.
+   * Ends a run by its fate: a lost claim writes nothing; a released one goes back to Ready
+   * unless the run finished first; otherwise the outcome is written, batched with the outcomes
+   * that arrive meanwhile (one transaction records them all, see `applyOutcomes`). Resolves once
+   * written, or once its write failed for good and was reported.
    */
-  async #settle(live: LiveRun, outcome: Outcome): Promise<void> {
+  async #conclude(live: LiveRun, outcome: Outcome): Promise<void> {
+    const { claim } = live;
     try {
-      const ended = await this.#outcomes.add({ claim: live.claim, workflow: live.workflow, outcome });
-      if (ended) this.#wake(live.claim.workflow_execution_id, null);
+      if (live.fate === 'lost') {
+        this.#emitClaimLost(claim);
+      } else if (live.fate === 'release' && !outcome.ok) {
+        await retryTransient(() => this.#store.releaseClaims([claim], this.runnerId), {
+          deadlineMs: this.options.writeDeadlineMs,
+          operation: `releasing the claim on task \`${claim.task_id}\``,
+        });
+      } else {
+        const result = await this.#outcomes.add({ claim, workflow: live.workflow, outcome });
+        if (result === 'ended') this.#wake(claim.workflow_execution_id, null);
+        if (result === 'lost') this.#emitClaimLost(claim);
+      }
     } catch (error) {
-      this.#reportWriteFailure(error, live.claim.workflow_execution_id);
+      this.#reportWriteFailure(error, claim.workflow_execution_id);
     }
   }
 
@@ -316,17 +436,21 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     const live = this.#live.get(executionId);
     if (live === undefined) return;
     const { claim } = live;
+    const event = {
+      workflow_execution_id: claim.workflow_execution_id,
+      task_execution_id: claim.id,
+      event_type: eventType,
+    };
     live.writes = live.writes.then(() =>
-      retryTransient(
-        () =>
-          this.#store.setSubStatus(claim.id, subStatus, {
-            workflow_execution_id: claim.workflow_execution_id,
-            task_execution_id: claim.id,
-            event_type: eventType,
-          }),
-        { deadlineMs: this.options.writeDeadlineMs, operation: `recording task \`${claim.task_id}\` as ${subStatus}` },
-      ).then(
-        () => {
+      retryTransient(() => this.#store.setSubStatus(claim.id, claim.claim_token, subStatus, event), {
+        deadlineMs: this.options.writeDeadlineMs,
+        operation: `recording task \`${claim.task_id}\` as ${subStatus}`,
+      }).then(
+        (written) => {
+          if (!written) {
+            this.#loseClaims([claim.id]);
+            return;
+          }
           this.emit('taskSubStatus', {
             workflowExecutionId: claim.workflow_execution_id,
             taskExecutionId: claim.id,
@@ -338,6 +462,35 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       ),
     );
     if (subStatus === 'Deferred') this.#pump(); // its slot is free for other work
+  }
+
+  /** The claims on these tasks are another runner's now: abort their runs, discard their results. */
+  #loseClaims(ids: readonly string[]): void {
+    for (const id of ids) {
+      const live = this.#live.get(id);
+      if (live === undefined || live.fate === 'lost') continue;
+      live.fate = 'lost';
+      live.abort.abort(new ClaimLostError(id));
+    }
+  }
+
+  /** Aborts every run this runner still owns and gives its claim back (see `#release`). */
+  #releaseAll(): void {
+    for (const live of this.#live.values()) if (live.fate === 'own') this.#release(live);
+  }
+
+  /** Aborts a run; once it settles, its claim goes back to Ready unless it had finished already. */
+  #release(live: LiveRun): void {
+    live.fate = 'release';
+    live.abort.abort(new RunnerClosedError());
+  }
+
+  #emitClaimLost(claim: ClaimedTask): void {
+    this.emit('claimLost', {
+      workflowExecutionId: claim.workflow_execution_id,
+      taskExecutionId: claim.id,
+      taskId: claim.task_id,
+    });
   }
 
   #reportWriteFailure(error: unknown, workflowExecutionId?: string): void {
@@ -384,5 +537,22 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   #wake(id: string, error: Error | null): void {
     this.#unfinished.delete(id);
     for (const wake of this.#waiters.get(id) ?? []) wake(error);
+  }
+}
+
+/**
+ * Whether another runner's row keeps this one off an embedded database: its lease is live and
+ * it is not a stopped process's leftover (a runner of this host whose process is gone).
+ */
+function holdsDatabase(row: RunnerRow): boolean {
+  return row.live && (row.host !== hostname() || processAlive(row.pid));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
 }

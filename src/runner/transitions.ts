@@ -17,7 +17,6 @@
  */
 import type { Knex } from 'knex';
 import type { TaskFinishedEvent } from '../executor/events.js';
-import type { RunnerOptions } from './options.js';
 import type { ClaimedTask, EventRow, SlimTask, Store, TaskStatus } from '../store/store.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { assertStorable, mergeContext } from '../workflow/context.js';
@@ -37,6 +36,16 @@ export interface Settlement {
   readonly outcome: Outcome;
 }
 
+export interface TransitionsOptions {
+  /** Recoveries of a task before it is Failed as "abandoned". */
+  readonly maxRecoveryAttempts: number;
+  /** The runner id sent with `NOTIFY`s. Default: empty. */
+  readonly notifier?: string;
+}
+
+/** What became of a settlement: its workflow ended, it was recorded, or its claim was lost. */
+export type SettlementResult = 'ended' | 'recorded' | 'lost';
+
 /** Tasks of one workflow that ended in this transaction, to count on its row. */
 interface EndedCount {
   readonly executionId: string;
@@ -55,12 +64,15 @@ interface Ended {
 export class Transitions {
   readonly #store: Store;
   readonly #maxRecoveryAttempts: number;
+  /** Sent with the `NOTIFY` of tasks made Ready, so this process can tell its own apart. */
+  readonly #notifier: string;
   /** When this process's scheduled retries fall due (epoch ms). */
   readonly #retries = new Set<number>();
 
-  constructor(store: Store, options: Required<Pick<RunnerOptions, 'maxRecoveryAttempts'>>) {
+  constructor(store: Store, options: TransitionsOptions) {
     this.#store = store;
     this.#maxRecoveryAttempts = options.maxRecoveryAttempts;
+    this.#notifier = options.notifier ?? '';
   }
 
   /** Ms until the earliest retry this process scheduled, if any. */
@@ -85,6 +97,7 @@ export class Transitions {
         simple.map((p) => p.row),
         simple.flatMap((p) => p.tasks),
         simple.flatMap((p) => p.events),
+        this.#notifier,
       );
     }
     for (const plan of plans.filter((p) => p.skipped.length > 0)) {
@@ -103,10 +116,11 @@ export class Transitions {
   /**
    * Records how runs ended and what follows from them, for a batch of runs in one transaction:
    * their workflows' rows are locked in id order, completed tasks are written in one
-   * statement, the workflows' counters in another. A run whose task is no longer Running (its
-   * outcome was already recorded) changes nothing. Returns the ids of the workflows that ended.
+   * statement, the workflows' counters in another. A run whose claim was lost (the task's
+   * fencing token moved on: it was swept and claimed again, or settled already) changes
+   * nothing. Returns what became of each settlement, in order.
    */
-  async applyOutcomes(settlements: readonly Settlement[]): Promise<Set<string>> {
+  async applyOutcomes(settlements: readonly Settlement[]): Promise<SettlementResult[]> {
     return this.#store.transaction(async (tx) => {
       const workflowIds = [...new Set(settlements.map((s) => s.claim.workflow_execution_id))].sort();
       const inputs = await this.#store.lockWorkflows(tx, workflowIds);
@@ -115,30 +129,35 @@ export class Transitions {
         settlements.map((s) => s.claim.id),
       );
       const events: EventRow[] = [];
-      const completed: { id: string; output: unknown; deferrals: number; deferred_ms: number }[] = [];
+      const completed: { id: string; claim_token: string; output: unknown; deferrals: number; deferred_ms: number }[] =
+        [];
+      const lost = new Set<string>();
       const ended = new Map<string, { workflow: Workflow; list: Ended[] }>();
       for (const { claim, workflow, outcome } of settlements) {
         const row = states.get(claim.id);
         const task = workflow.task(claim.task_id);
-        if (row?.status !== 'Running' || task === undefined) continue;
+        if (row?.status !== 'Running' || row.claim_token !== claim.claim_token || task === undefined) {
+          lost.add(claim.id);
+          continue;
+        }
         const stats = { deferrals: outcome.stats?.deferrals ?? 0, deferred_ms: outcome.stats?.deferredMs ?? 0 };
         const base = { workflow_execution_id: claim.workflow_execution_id, task_execution_id: claim.id };
         const error = outcome.ok ? storableOrError(outcome.output) : outcome.error;
         let status: 'Completed' | 'Failed';
         if (error === null && outcome.ok) {
-          completed.push({ id: claim.id, output: outcome.output, ...stats });
+          completed.push({ id: claim.id, claim_token: claim.claim_token, output: outcome.output, ...stats });
           events.push({ ...base, event_type: 'task_completed' });
           status = 'Completed';
         } else if (shouldRetry(task.workflow.retry, error, row.attempt)) {
           const delay = retryDelayMs(task.workflow.retry, row.attempt);
           const retry = { status: 'Ready' as const, error: storedError(error), retryInMs: delay, ...stats };
-          await this.#store.updateTask(tx, row.id, retry, true);
+          await this.#store.updateTask(tx, row.id, retry, claim.claim_token);
           events.push({ ...base, event_type: 'task_retry_scheduled', data: { attempt: row.attempt, delayMs: delay } });
           this.#retries.add(Date.now() + delay);
           continue;
         } else {
           const failure = { status: 'Failed' as const, error: storedError(error), completed: true, ...stats };
-          await this.#store.updateTask(tx, row.id, failure, true);
+          await this.#store.updateTask(tx, row.id, failure, claim.claim_token);
           events.push({ ...base, event_type: 'task_failed', data: storedError(error) });
           status = 'Failed';
         }
@@ -156,47 +175,50 @@ export class Transitions {
       }
       const finished = await this.#countAndFinish(tx, counts, events);
       await this.#store.insertEvents(tx, events);
-      return finished;
+      return settlements.map(({ claim }) =>
+        lost.has(claim.id) ? 'lost' : finished.has(claim.workflow_execution_id) ? 'ended' : 'recorded',
+      );
     });
   }
 
   /**
-   * After a crash: every Running task of these workflows had its run die with its process.
-   * Each goes back to Ready (its deferral starts over), or Failed as "abandoned" once it has
-   * been recovered `maxRecoveryAttempts` times. At-least-once: a task may run again.
+   * Takes orphaned claims back: each task (Running, its claimer dead or swept) whose fencing
+   * token is still the one read goes back to Ready (its deferral starts over), or Failed as
+   * "abandoned" once it has been recovered `maxRecoveryAttempts` times. At-least-once: a task
+   * may run again. Returns how many went back to Ready.
    */
-  async recover(workflowNames: readonly string[], lookup: (name: string) => Workflow | undefined): Promise<void> {
-    for (const stale of await this.#store.runningTasks(workflowNames)) {
-      const workflow = lookup(stale.workflow_name);
+  async recover(orphans: readonly ClaimedTask[], lookup: (name: string) => Workflow | undefined): Promise<number> {
+    let readied = 0;
+    for (const orphan of orphans) {
+      const workflow = lookup(orphan.workflow_name);
       if (workflow === undefined) continue;
-      await this.#store.transaction(async (tx) => {
-        const locked = await this.#store.lockWorkflowTask(tx, stale.workflow_execution_id, stale.id);
-        if (locked?.task.status !== 'Running') return;
-        const row = locked.task;
-        const base = { workflow_execution_id: stale.workflow_execution_id, task_execution_id: row.id };
+      readied += await this.#store.transaction(async (tx) => {
+        const locked = await this.#store.lockWorkflowTask(tx, orphan.workflow_execution_id, orphan.id);
+        const row = locked?.task;
+        if (locked === undefined || row?.status !== 'Running' || row.claim_token !== orphan.claim_token) return 0;
+        const base = { workflow_execution_id: orphan.workflow_execution_id, task_execution_id: row.id };
         const recoveries = row.recovery_attempts + 1;
         if (recoveries <= this.#maxRecoveryAttempts) {
-          await this.#store.updateTask(
-            tx,
-            row.id,
-            { status: 'Ready', recovery_attempts: recoveries, retryInMs: null },
-            true,
-          );
+          const reset = { status: 'Ready' as const, recovery_attempts: recoveries, retryInMs: null };
+          await this.#store.updateTask(tx, row.id, reset, orphan.claim_token);
           await this.#store.insertEvents(tx, [{ ...base, event_type: 'task_recovered', data: { recoveries } }]);
-          return;
+          await this.#store.notifyReady(tx, this.#notifier);
+          return 1;
         }
         const error = { name: 'Error', code: 'SLOTWISE_TASK_ABANDONED', message: 'abandoned' };
-        await this.#store.updateTask(tx, row.id, { status: 'Failed', error, completed: true }, true);
+        await this.#store.updateTask(tx, row.id, { status: 'Failed', error, completed: true }, orphan.claim_token);
         await this.#advance(
           tx,
           workflow,
           locked.input,
-          stale.workflow_execution_id,
+          orphan.workflow_execution_id,
           [{ taskId: row.task_id, status: 'Failed' }],
           [{ ...base, event_type: 'task_abandoned' }],
         );
+        return 0;
       });
     }
+    return readied;
   }
 
   /** `#follow` then `#countAndFinish` for one workflow, writing the events. True if it ended. */
@@ -268,6 +290,7 @@ export class Transitions {
       }
     }
     await this.#store.setStatuses(tx, ready, 'Ready');
+    if (ready.length > 0) await this.#store.notifyReady(tx, this.#notifier);
     await this.#store.setStatuses(tx, skipped, 'Skipped');
     return skipped.length;
   }

@@ -3,6 +3,7 @@
  * through knex bindings, against tables in one validated schema. No workflow logic here: the
  * scheduler decides, this module reads and writes.
  */
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 
 export type TaskStatus = 'NotStarted' | 'Ready' | 'Running' | 'Completed' | 'Failed' | 'Skipped';
@@ -44,6 +45,11 @@ export interface ClaimedTask {
   readonly workflow_execution_id: string;
   readonly task_id: string;
   readonly attempt: number;
+  /**
+   * The fencing token of this claim (a bigint, as text): every write about the claimed task
+   * carries it and changes nothing once another claim has moved it on.
+   */
+  readonly claim_token: string;
   readonly workflow_name: string;
   readonly workflow_input: Record<string, unknown>;
 }
@@ -54,6 +60,7 @@ export interface SlimTask {
   readonly task_id: string;
   readonly status: TaskStatus;
   readonly attempt: number;
+  readonly claim_token: string;
   readonly recovery_attempts: number;
   readonly output: unknown;
 }
@@ -86,10 +93,20 @@ export interface TaskUpdate {
 }
 
 export class Store {
+  /** The channel `NOTIFY` wakes runners on when tasks become Ready; null: nobody to wake. */
+  readonly channel: string | null;
+
+  /**
+   * @param notify Whether transitions that make tasks Ready send a `NOTIFY` (PostgreSQL, where
+   *   other processes may be listening; not the embedded database, which has one process).
+   */
   constructor(
     readonly knex: Knex,
     readonly schema: string,
-  ) {}
+    notify = true,
+  ) {
+    this.channel = notify ? readyChannel(schema) : null;
+  }
 
   transaction<T>(work: (tx: Knex.Transaction) => Promise<T>): Promise<T> {
     return this.knex.transaction(work);
@@ -123,6 +140,7 @@ export class Store {
     workflows: readonly (Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & { open_tasks: number })[],
     tasks: readonly Pick<TaskRow, 'id' | 'workflow_execution_id' | 'task_id' | 'status' | 'max_attempts'>[],
     events: readonly EventRow[],
+    notifier: string,
   ): Promise<void> {
     const s = this.schema;
     await this.knex.raw(
@@ -133,9 +151,11 @@ export class Store {
        ), t AS (
          INSERT INTO ??.task_executions (id, workflow_execution_id, task_id, status, max_attempts)
          SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::int[])
+       ), e AS (
+         INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
+         SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[])
        )
-       INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
-       SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[])`,
+       SELECT pg_notify(?, ?) WHERE ?::boolean`,
       [
         s,
         workflows.map((w) => w.id),
@@ -152,8 +172,20 @@ export class Store {
         events.map((e) => e.workflow_execution_id),
         events.map((e) => e.task_execution_id ?? null) as Knex.Value,
         events.map((e) => e.event_type),
+        this.channel ?? '',
+        notifier,
+        this.channel !== null && tasks.some((t) => t.status === 'Ready'),
       ],
     );
+  }
+
+  /**
+   * Wakes the runners listening for Ready tasks (delivered when `tx` commits; PostgreSQL folds
+   * identical notifications of one transaction into one). `notifier` is the sender's runner
+   * id, so that it can ignore its own.
+   */
+  async notifyReady(tx: Knex.Transaction, notifier: string): Promise<void> {
+    if (this.channel !== null) await tx.raw('SELECT pg_notify(?, ?)', [this.channel, notifier]);
   }
 
   async insertEvents(db: Knex | Knex.Transaction, events: readonly EventRow[]): Promise<void> {
@@ -170,8 +202,9 @@ export class Store {
 
   /**
    * Claims up to `limit` Ready tasks that are due, of workflows this runner knows, and marks
-   * them Running/Active. `SKIP LOCKED` lets several claimers run at once without waiting on
-   * each other or claiming one task twice.
+   * them Running/Active, moving each one's fencing token on. `SKIP LOCKED` lets several
+   * claimers run at once without waiting on each other or claiming one task twice. A runner
+   * whose lease has expired claims nothing: the sweeper may be taking its claims away.
    */
   async claimReady(limit: number, workflowNames: readonly string[], runnerId: string): Promise<ClaimedTask[]> {
     if (limit <= 0 || workflowNames.length === 0) return [];
@@ -183,22 +216,24 @@ export class Store {
          JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
          WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
            AND w.workflow_name = ANY(?)
+           AND EXISTS (SELECT 1 FROM ??.runners r WHERE r.id = ? AND r.lease_expires_at > now())
          ORDER BY t.retry_at NULLS FIRST, t.id
          LIMIT ?
          FOR UPDATE OF t SKIP LOCKED
        ), claimed AS (
          UPDATE ??.task_executions t
          SET status = 'Running', sub_status = 'Active', attempt = t.attempt + 1, retry_at = NULL,
-             claimed_by = ?, started_at = now(), updated_at = now()
+             claimed_by = ?, claim_token = t.claim_token + 1, started_at = now(), updated_at = now()
          FROM due, ??.workflow_executions w
          WHERE t.id = due.id AND w.id = t.workflow_execution_id
-         RETURNING t.id, t.workflow_execution_id, t.task_id, t.attempt, w.workflow_name, w.input AS workflow_input
+         RETURNING t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token,
+                   w.workflow_name, w.input AS workflow_input
        ), logged AS (
          INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type, data)
          SELECT workflow_execution_id, id, 'task_started', jsonb_build_object('attempt', attempt) FROM claimed
        )
        SELECT * FROM claimed ORDER BY id`,
-      [s, s, [...workflowNames], limit, s, runnerId, s, s],
+      [s, s, [...workflowNames], s, runnerId, limit, s, runnerId, s, s],
     );
     return result.rows;
   }
@@ -214,7 +249,8 @@ export class Store {
   ): Promise<{ input: Record<string, unknown>; task: SlimTask } | undefined> {
     const s = this.schema;
     const result = await tx.raw<{ rows: (SlimTask & { workflow_input: Record<string, unknown> })[] }>(
-      `SELECT w.input AS workflow_input, t.id, t.task_id, t.status, t.attempt, t.recovery_attempts, NULL AS output
+      `SELECT w.input AS workflow_input, t.id, t.task_id, t.status, t.attempt, t.claim_token, t.recovery_attempts,
+              NULL AS output
        FROM ??.workflow_executions w JOIN ??.task_executions t ON t.workflow_execution_id = w.id
        WHERE w.id = ? AND t.id = ?
        FOR UPDATE OF w`,
@@ -233,31 +269,39 @@ export class Store {
     return new Map(result.rows.map((r) => [r.id, r.input]));
   }
 
-  /** Status and attempt of tasks, by task execution id. */
+  /**
+   * Status, attempt and fencing token of tasks, by task execution id, locked for the rest of
+   * the transaction (in id order; callers lock the tasks' workflows first).
+   */
   async taskStates(tx: Knex.Transaction, ids: readonly string[]): Promise<Map<string, SlimTask>> {
     const result = await tx.raw<{ rows: SlimTask[] }>(
-      `SELECT id, task_id, status, attempt, recovery_attempts, NULL AS output
-       FROM ??.task_executions WHERE id = ANY(?)`,
+      `SELECT id, task_id, status, attempt, claim_token, recovery_attempts, NULL AS output
+       FROM ??.task_executions WHERE id = ANY(?) ORDER BY id FOR UPDATE`,
       [this.schema, [...ids]],
     );
     return new Map(result.rows.map((r) => [r.id, r]));
   }
 
-  /** Marks Running tasks Completed with their outputs and deferral figures, in one statement. */
+  /**
+   * Marks Running tasks Completed with their outputs and deferral figures, in one statement;
+   * a row whose fencing token moved on is left alone.
+   */
   async completeTasks(
     tx: Knex.Transaction,
-    rows: readonly { id: string; output: unknown; deferrals: number; deferred_ms: number }[],
+    rows: readonly { id: string; claim_token: string; output: unknown; deferrals: number; deferred_ms: number }[],
   ): Promise<void> {
     if (rows.length === 0) return;
     await tx.raw(
       `UPDATE ??.task_executions t
        SET status = 'Completed', sub_status = NULL, claimed_by = NULL, output = d.output,
            deferrals = d.deferrals, deferred_ms = d.deferred_ms, completed_at = now(), updated_at = now()
-       FROM unnest(?::uuid[], ?::jsonb[], ?::int[], ?::float8[]) AS d(id, output, deferrals, deferred_ms)
-       WHERE t.id = d.id AND t.status = 'Running'`,
+       FROM unnest(?::uuid[], ?::bigint[], ?::jsonb[], ?::int[], ?::float8[])
+            AS d(id, claim_token, output, deferrals, deferred_ms)
+       WHERE t.id = d.id AND t.status = 'Running' AND t.claim_token = d.claim_token`,
       [
         this.schema,
         rows.map((r) => r.id),
+        rows.map((r) => r.claim_token),
         // SQL NULL for a task that returned nothing; JSON text otherwise (JSON null included).
         rows.map((r) => (r.output === undefined ? null : JSON.stringify(r.output))) as Knex.Value,
         rows.map((r) => r.deferrals),
@@ -306,7 +350,7 @@ export class Store {
     if (taskIds.length === 0) return [];
     const s = this.schema;
     const result = await db.raw<{ rows: SlimTask[] }>(
-      `SELECT id, task_id, status, attempt, recovery_attempts,
+      `SELECT id, task_id, status, attempt, claim_token, recovery_attempts,
               CASE WHEN status = 'Completed' THEN output END AS output
        FROM ??.task_executions WHERE workflow_execution_id = ? AND task_id = ANY(?)`,
       [s, workflowExecutionId, [...taskIds]],
@@ -325,15 +369,11 @@ export class Store {
   }
 
   /**
-   * Applies a task update. With `expectRunning`, it changes nothing unless the row is still
-   * Running (a late write about a run that was already settled elsewhere); returns whether it did.
+   * Applies a task update to a Running task, only while its fencing token is still `claimToken`
+   * (a write about a claim that was lost or already settled changes nothing); returns whether
+   * it changed the row.
    */
-  async updateTask(
-    db: Knex | Knex.Transaction,
-    id: string,
-    update: TaskUpdate,
-    expectRunning: boolean,
-  ): Promise<boolean> {
+  async updateTask(db: Knex | Knex.Transaction, id: string, update: TaskUpdate, claimToken: string): Promise<boolean> {
     const values: Record<string, unknown> = {
       status: update.status,
       sub_status: update.sub_status ?? null,
@@ -350,19 +390,58 @@ export class Store {
     if (update.deferred_ms !== undefined) values.deferred_ms = update.deferred_ms;
     if (update.recovery_attempts !== undefined) values.recovery_attempts = update.recovery_attempts;
     if (update.status !== 'Running') values.claimed_by = null;
-    const query = this.#table(db, 'task_executions').where({ id });
-    if (expectRunning) void query.andWhere({ status: 'Running' });
-    const changed = await query.update(values);
+    const changed = await this.#table(db, 'task_executions')
+      .where({ id, status: 'Running', claim_token: claimToken })
+      .update(values);
     return Number(changed) > 0;
   }
 
-  /** Sets the Running sub-state; nothing happens if the task is no longer Running. */
-  async setSubStatus(id: string, subStatus: TaskSubStatus, event: EventRow): Promise<void> {
-    await this.transaction(async (tx) => {
-      const changed = await this.#table(tx, 'task_executions')
-        .where({ id, status: 'Running' })
-        .update({ sub_status: subStatus, updated_at: this.knex.fn.now() });
-      if (Number(changed) > 0) await this.insertEvents(tx, [event]);
+  /**
+   * Sets the Running sub-state of a claimed task and logs `event`, in one statement; returns
+   * false, changing nothing, if the claim was lost (the token moved on or the task left Running).
+   */
+  async setSubStatus(id: string, claimToken: string, subStatus: TaskSubStatus, event: EventRow): Promise<boolean> {
+    const s = this.schema;
+    const result = await this.knex.raw<{ rows: { id: string }[] }>(
+      `WITH changed AS (
+         UPDATE ??.task_executions SET sub_status = ?, updated_at = now()
+         WHERE id = ? AND status = 'Running' AND claim_token = ?
+         RETURNING id, workflow_execution_id
+       ), logged AS (
+         INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
+         SELECT workflow_execution_id, id, ? FROM changed
+       )
+       SELECT id FROM changed`,
+      [s, subStatus, id, claimToken, s, event.event_type],
+    );
+    return result.rows.length > 0;
+  }
+
+  /**
+   * Gives claims back unfinished (a runner shutting down, or unsure it still holds its lease):
+   * each task whose token is still the given one goes back to Ready with its attempt uncounted,
+   * logs `task_released`, and wakes the runners. Returns the ids it released.
+   */
+  async releaseClaims(claims: readonly { id: string; claim_token: string }[], notifier: string): Promise<string[]> {
+    if (claims.length === 0) return [];
+    const s = this.schema;
+    return this.transaction(async (tx) => {
+      const result = await tx.raw<{ rows: { id: string }[] }>(
+        `WITH released AS (
+           UPDATE ??.task_executions t
+           SET status = 'Ready', sub_status = NULL, claimed_by = NULL, attempt = t.attempt - 1, updated_at = now()
+           FROM unnest(?::uuid[], ?::bigint[]) AS d(id, claim_token)
+           WHERE t.id = d.id AND t.status = 'Running' AND t.claim_token = d.claim_token
+           RETURNING t.id, t.workflow_execution_id
+         ), logged AS (
+           INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
+           SELECT workflow_execution_id, id, 'task_released' FROM released
+         )
+         SELECT id FROM released`,
+        [s, claims.map((c) => c.id), claims.map((c) => c.claim_token), s],
+      );
+      if (result.rows.length > 0) await this.notifyReady(tx, notifier);
+      return result.rows.map((r) => r.id);
     });
   }
 
@@ -411,19 +490,6 @@ export class Store {
     return { workflow: row, tasks };
   }
 
-  /** Running tasks of these workflows: after a crash, none of them has a live run. */
-  async runningTasks(workflowNames: readonly string[]): Promise<ClaimedTask[]> {
-    if (workflowNames.length === 0) return [];
-    const s = this.schema;
-    const result = await this.knex.raw<{ rows: ClaimedTask[] }>(
-      `SELECT t.id, t.workflow_execution_id, t.task_id, t.attempt, w.workflow_name, w.input AS workflow_input
-       FROM ??.task_executions t JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
-       WHERE t.status = 'Running' AND w.workflow_name = ANY(?)`,
-      [s, s, [...workflowNames]],
-    );
-    return result.rows;
-  }
-
   /** Ids among `ids` of workflow executions that have ended. */
   async endedAmong(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
@@ -434,4 +500,15 @@ export class Store {
     const rows = result.rows;
     return rows.map((r) => r.id);
   }
+}
+
+/**
+ * The `NOTIFY` channel of one schema's Ready tasks. Channel names stop at 63 bytes: a long
+ * schema name is hashed (a collision costs another schema's runners a wasted look, no more).
+ */
+export function readyChannel(schema: string): string {
+  const plain = `slotwise_ready_${schema}`;
+  return plain.length <= 63
+    ? plain
+    : `slotwise_ready_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }

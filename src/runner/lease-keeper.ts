@@ -1,0 +1,103 @@
+/**
+ * A runner's lease, kept by heartbeat, and the sweep of other runners' expired leases.
+ *
+ * Every `heartbeatIntervalMs` one statement renews this runner's lease for `leaseMs` (database
+ * clock), reports which of the claims it believes it holds are no longer its own (their fencing
+ * token moved on), and says whether a sweep is due. A sweep (any runner may run one; several at
+ * once skip each other's locked rows) deletes the rows of runners whose lease expired and puts
+ * their Running tasks back to Ready, or Failed "abandoned". A runner dead at time T is so
+ * detected by T + leaseMs + heartbeatIntervalMs at the latest.
+ *
+ * A runner that cannot renew (the database is away) for `leaseMs` by its own monotonic clock
+ * assumes its lease lapsed: the others may sweep its claims, so it stops its runs (`onLapsed`)
+ * before they could run twice.
+ */
+import type { HeldClaim, Leases } from '../store/leases.js';
+import type { ClaimedTask } from '../store/store.js';
+
+export interface LeaseKeeperOptions {
+  readonly runnerId: string;
+  readonly heartbeatIntervalMs: number;
+  readonly leaseMs: number;
+  /** Names of the workflows this runner knows (it sweeps only their tasks). */
+  readonly workflowNames: () => readonly string[];
+  /** The claims this runner believes it holds. */
+  readonly held: () => readonly HeldClaim[];
+  /** Claims the heartbeat found lost. */
+  readonly onLost: (ids: readonly string[]) => void;
+  /** No renewal for `leaseMs`: every claim may be gone. */
+  readonly onLapsed: () => void;
+  /** Puts orphaned tasks back; resolves with how many became Ready. */
+  readonly recover: (orphans: readonly ClaimedTask[]) => Promise<number>;
+  /** Tasks became Ready (a sweep recovered some). */
+  readonly onReady: () => void;
+  /** A heartbeat or sweep failed with an error that is not a lost connection. */
+  readonly onError: (error: unknown) => void;
+}
+
+export class LeaseKeeper {
+  readonly #leases: Leases;
+  readonly #options: LeaseKeeperOptions;
+  #timer: NodeJS.Timeout | undefined;
+  /** performance.now() when the last successful heartbeat was sent. */
+  #renewedAt = -Infinity;
+  #beating: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(leases: Leases, options: LeaseKeeperOptions) {
+    this.#leases = leases;
+    this.#options = options;
+  }
+
+  /** Takes the lease (the first heartbeat, and a sweep if one is due), then beats on. */
+  async start(): Promise<void> {
+    await this.#beat(true);
+    this.#arm();
+  }
+
+  /** Stops beating (the runner's row stays until `remove`). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#beating;
+  }
+
+  /** Runs one heartbeat now, and a sweep if it says one is due. */
+  beat(): Promise<void> {
+    this.#beating ??= this.#beat(false).finally(() => {
+      this.#beating = null;
+    });
+    return this.#beating;
+  }
+
+  #arm(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      void this.beat().finally(() => this.#arm());
+    }, this.#options.heartbeatIntervalMs);
+    this.#timer.unref(); // an idle runner must not keep its process alive by beating
+  }
+
+  /** With `rethrow` (the first beat), failures are the caller's; later ones are reported. */
+  async #beat(rethrow: boolean): Promise<void> {
+    const options = this.#options;
+    const sentAt = performance.now();
+    try {
+      const names = options.workflowNames();
+      const beat = await this.#leases.heartbeat(options.runnerId, options.leaseMs, options.held(), names);
+      this.#renewedAt = sentAt;
+      if (beat.lost.length > 0) options.onLost(beat.lost);
+      if (beat.sweepDue) await this.#sweep(names);
+    } catch (error) {
+      if (rethrow) throw error;
+      if (performance.now() - this.#renewedAt >= options.leaseMs) options.onLapsed();
+      options.onError(error);
+    }
+  }
+
+  async #sweep(names: readonly string[]): Promise<void> {
+    await this.#leases.expire();
+    const readied = await this.#options.recover(await this.#leases.orphans(names));
+    if (readied > 0) this.#options.onReady();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The SQL of runner leases: each runner's row in `runners`, renewed by heartbeat, and the
+ * sweep that takes claims away from runners whose lease expired. Every time here is the
+ * database's `now()`, never a runner's clock, so runners on machines whose clocks disagree
+ * still agree on who holds what.
+ */
+import { hostname } from 'node:os';
+import type { Knex } from 'knex';
+import type { ClaimedTask } from './store.js';
+
+/** A claim a runner believes it holds. */
+export interface HeldClaim {
+  readonly id: string;
+  readonly claim_token: string;
+}
+
+export interface Heartbeat {
+  /** Ids of claims the runner believed it held that are no longer its own. */
+  readonly lost: string[];
+  /** Some runner's lease has expired, or some Running task has no live claimer: time to sweep. */
+  readonly sweepDue: boolean;
+}
+
+/** Another runner's row: who holds an embedded database. */
+export interface RunnerRow {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly live: boolean;
+}
+
+export class Leases {
+  constructor(
+    readonly knex: Knex,
+    readonly schema: string,
+  ) {}
+
+  /**
+   * Renews `runnerId`'s lease for `leaseMs` (creating its row on the first beat, or again after
+   * a sweep removed it), and in the same statement checks the claims it believes it holds and
+   * whether a sweep is due: one statement per runner per interval, whatever it runs.
+   */
+  async heartbeat(
+    runnerId: string,
+    leaseMs: number,
+    held: readonly HeldClaim[],
+    workflowNames: readonly string[],
+  ): Promise<Heartbeat> {
+    const s = this.schema;
+    const result = await this.knex.raw<{ rows: { lost: string[]; sweep_due: boolean }[] }>(
+      `WITH beat AS (
+         INSERT INTO ??.runners (id, host, pid, lease_expires_at)
+         VALUES (?, ?, ?, now() + ? * interval '1 millisecond')
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lease_expires_at = excluded.lease_expires_at
+         RETURNING id
+       )
+       SELECT
+         ARRAY(SELECT d.id FROM unnest(?::uuid[], ?::bigint[]) AS d(id, claim_token)
+               WHERE NOT EXISTS (SELECT 1 FROM ??.task_executions t
+                                 WHERE t.id = d.id AND t.status = 'Running' AND t.claim_token = d.claim_token)
+         )::text[] AS lost,
+         EXISTS (SELECT 1 FROM ??.runners WHERE lease_expires_at <= now())
+           OR EXISTS (${orphansSql('1')}) AS sweep_due
+       FROM beat`,
+      [
+        s,
+        runnerId,
+        hostname(),
+        process.pid,
+        leaseMs,
+        held.map((c) => c.id),
+        held.map((c) => c.claim_token),
+        s,
+        s,
+        ...orphanBindings(s, workflowNames),
+      ],
+    );
+    const row = result.rows[0];
+    return { lost: row?.lost ?? [], sweepDue: row?.sweep_due ?? false };
+  }
+
+  /**
+   * Deletes the rows of runners whose lease expired (skipping rows another sweeper or a late
+   * heartbeat holds); their Running tasks become orphans, which `orphans` finds.
+   */
+  async expire(): Promise<string[]> {
+    const s = this.schema;
+    const result = await this.knex.raw<{ rows: { id: string }[] }>(
+      `DELETE FROM ??.runners WHERE id IN (
+         SELECT id FROM ??.runners WHERE lease_expires_at <= now() FOR UPDATE SKIP LOCKED
+       ) RETURNING id`,
+      [s, s],
+    );
+    return result.rows.map((r) => r.id);
+  }
+
+  /** Running tasks of these workflows whose claimer holds no live lease (it died, or was swept). */
+  async orphans(workflowNames: readonly string[]): Promise<ClaimedTask[]> {
+    if (workflowNames.length === 0) return [];
+    const result = await this.knex.raw<{ rows: ClaimedTask[] }>(
+      `${orphansSql(ORPHAN_COLUMNS)} ORDER BY t.id`,
+      orphanBindings(this.schema, workflowNames),
+    );
+    return result.rows;
+  }
+
+  /** Removes a runner's row (it is shutting down, its claims released first). */
+  async remove(runnerId: string): Promise<void> {
+    await this.knex.raw('DELETE FROM ??.runners WHERE id = ?', [this.schema, runnerId]);
+  }
+
+  /**
+   * For the embedded database, which serves one runner: registers `runnerId` as the only
+   * runner, unless a row for which `blocks` is true exists (returned, nothing changed). Every
+   * other row is a stale leftover of a stopped process and is deleted, which makes every
+   * Running task an orphan for the first sweep.
+   */
+  async registerAlone(
+    runnerId: string,
+    leaseMs: number,
+    blocks: (row: RunnerRow) => boolean,
+  ): Promise<RunnerRow | undefined> {
+    const s = this.schema;
+    return this.knex.transaction(async (tx) => {
+      const result = await tx.raw<{ rows: RunnerRow[] }>(
+        'SELECT id, host, pid, lease_expires_at > now() AS live FROM ??.runners ORDER BY started_at FOR UPDATE',
+        [s],
+      );
+      const holder = result.rows.find(blocks);
+      if (holder !== undefined) return holder;
+      await tx.raw('DELETE FROM ??.runners', [s]);
+      await tx.raw(
+        `INSERT INTO ??.runners (id, host, pid, lease_expires_at) VALUES (?, ?, ?, now() + ? * interval '1 millisecond')`,
+        [s, runnerId, hostname(), process.pid, leaseMs],
+      );
+      return undefined;
+    });
+  }
+}
+
+/**
+ * Running tasks of some workflows whose claimer holds no live lease (bindings: see
+ * `orphanBindings`). Only tasks of workflows the sweeper knows: it must be able to advance them.
+ */
+function orphansSql(columns: string): string {
+  return `SELECT ${columns} FROM ??.task_executions t
+    JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
+    WHERE t.status = 'Running' AND w.workflow_name = ANY(?)
+      AND NOT EXISTS (SELECT 1 FROM ??.runners r WHERE r.id = t.claimed_by AND r.lease_expires_at > now())`;
+}
+
+const ORPHAN_COLUMNS =
+  't.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token, w.workflow_name, w.input AS workflow_input';
+
+function orphanBindings(schema: string, workflowNames: readonly string[]): Knex.Value[] {
+  return [schema, schema, [...workflowNames], schema];
+}

@@ -1,0 +1,87 @@
+/**
+ * Wake-ups across processes: one dedicated PostgreSQL connection per runner (outside knex's
+ * pool, which would hand it to queries) that `LISTEN`s on the schema's Ready channel. When the
+ * connection drops it reconnects with backoff; meanwhile `listening` is false and the runner
+ * polls at its fallback interval instead.
+ */
+import type { Knex } from 'knex';
+import type { Client as PgClient, Notification } from 'pg';
+
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+export class ReadyListener {
+  readonly #knex: Knex;
+  readonly #channel: string;
+  /** Called for each notification sent by another process. */
+  readonly #onReady: () => void;
+  /** This process's own notifier id: its own notifications are not news. */
+  readonly #self: string;
+  #connection: PgClient | null = null;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelay = RECONNECT_MIN_MS;
+  #closed = false;
+
+  constructor(knex: Knex, channel: string, self: string, onReady: () => void) {
+    this.#knex = knex;
+    this.#channel = channel;
+    this.#self = self;
+    this.#onReady = onReady;
+  }
+
+  /** True while notifications can arrive. */
+  get listening(): boolean {
+    return this.#connection !== null;
+  }
+
+  /** Connects and listens; failures are retried in the background, never thrown. */
+  start(): void {
+    void this.#connect();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    const connection = this.#connection;
+    this.#connection = null;
+    if (connection !== null) await connection.end().catch(() => undefined);
+  }
+
+  async #connect(): Promise<void> {
+    let connection: PgClient | null = null;
+    try {
+      connection = (await this.#knex.client.acquireRawConnection()) as PgClient;
+      connection.on('error', () => this.#lost(connection));
+      connection.on('end', () => this.#lost(connection));
+      connection.on('notification', (message: Notification) => {
+        if (message.payload !== this.#self) this.#onReady();
+      });
+      await connection.query(`LISTEN "${this.#channel}"`); // a validated identifier, see readyChannel
+      if (this.#closed) {
+        await connection.end();
+        return;
+      }
+      this.#connection = connection;
+      this.#retryDelay = RECONNECT_MIN_MS;
+      // Work may have become Ready while nobody listened.
+      this.#onReady();
+    } catch {
+      await connection?.end().catch(() => undefined);
+      this.#scheduleReconnect();
+    }
+  }
+
+  #lost(connection: PgClient | null): void {
+    if (connection === null || this.#connection !== connection) return;
+    this.#connection = null;
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => void this.#connect(), this.#retryDelay);
+    this.#retryTimer.unref();
+    this.#retryDelay = Math.min(this.#retryDelay * 2, RECONNECT_MAX_MS);
+  }
+}
