@@ -9,9 +9,10 @@ import { defer } from './defer.js';
 import { handshake } from './handshake.js';
 import { overhead } from './overhead.js';
 import { persist } from './persist.js';
+import { scale } from './scale.js';
 import { type SuiteResult, passes, printTable, writeResult } from './report.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { overhead, handshake, defer, persist };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { overhead, handshake, defer, persist, scale };
 
 function usage(): string {
   return `usage: node dist/benchmarks/run.js [${Object.keys(SUITES).join(' | ')} ...]\n  no suite: run them all`;

@@ -7,6 +7,11 @@
 import type { Knex } from 'knex';
 import type { Client as PgClient, Notification } from 'pg';
 
+/** knex's pg client opens connections outside its pool with this (the pool uses it too). */
+interface RawConnectionSource {
+  acquireRawConnection(): Promise<PgClient>;
+}
+
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 
@@ -50,7 +55,7 @@ export class ReadyListener {
   async #connect(): Promise<void> {
     let connection: PgClient | null = null;
     try {
-      connection = (await this.#knex.client.acquireRawConnection()) as PgClient;
+      connection = await (this.#knex.client as RawConnectionSource).acquireRawConnection();
       connection.on('error', () => this.#lost(connection));
       connection.on('end', () => this.#lost(connection));
       connection.on('notification', (message: Notification) => {
