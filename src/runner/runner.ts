@@ -247,7 +247,11 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     if (this.#database.embedded) {
       const holder = await this.#leases.registerAlone(this.runnerId, this.options.leaseMs, holdsDatabase);
       if (holder !== undefined) {
-        throw new EmbeddedDatabaseInUseError(this.options.schema, { ...holder, runnerId: holder.id });
+        throw new EmbeddedDatabaseInUseError(this.options.schema, {
+          runnerId: holder.id,
+          host: holder.host,
+          pid: holder.pid,
+        });
       }
     }
     await retryTransient(() => this.#leaseKeeper.start(), {

@@ -1,0 +1,165 @@
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { expect } from 'chai';
+import knexModule from 'knex';
+import {
+  EmbeddedDatabaseInUseError,
+  ErrorCode,
+  InvalidArgumentError,
+  Runner,
+  type RunnerOptions,
+  type SubStatusEvent,
+} from '../src/index.js';
+import { Transitions } from '../src/runner/transitions.js';
+import { Store } from '../src/store/store.js';
+import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
+import { caught, rejection } from './helpers.js';
+import { deferredPipeline } from './fixtures/runner-tasks.js';
+
+const all = await backends();
+
+for (const backend of all) {
+  describe(`Runner leases and shutdown (${backend.name})`, function () {
+    const runners: Runner[] = [];
+    let schema = '';
+    let dir = '';
+
+    function createRunner(options: RunnerOptions = {}): Runner {
+      const runner = new Runner({ database: backend.knex(), schema, threads: 1, maxConcurrentTasks: 1, ...options });
+      runners.push(runner);
+      return runner;
+    }
+
+    beforeEach(() => {
+      schema = freshSchema('lease');
+      dir = mkdtempSync(joinPath(tmpdir(), 'slotwise-'));
+    });
+
+    afterEach(async function () {
+      await Promise.all(runners.splice(0).map((r) => r.close()));
+      rmSync(dir, { recursive: true, force: true });
+      await dropSchema(backend.knex(), schema, this.currentTest?.state === 'passed');
+    });
+
+    it('close({ timeoutMs }) aborts a run past the deadline and gives its claim back to Ready', async () => {
+      const runner = createRunner();
+      const files = { flagFile: joinPath(dir, 'flag'), counterFile: joinPath(dir, 'counter') };
+      const deferred = once(runner, 'taskSubStatus') as Promise<[SubStatusEvent]>;
+      const id = await runner.start(deferredPipeline, files);
+      const [event] = await deferred;
+      await runner.close({ timeoutMs: 0 });
+
+      const knex = backend.knex();
+      const [row] = (await knex.withSchema(schema).table('task_executions').where({ id: event.taskExecutionId })) as {
+        status: string;
+        sub_status: string | null;
+        claimed_by: string | null;
+        attempt: number;
+      }[];
+      expect(row).to.include({ status: 'Ready', sub_status: null, claimed_by: null, attempt: 0 });
+      const events = (await knex
+        .withSchema(schema)
+        .table('execution_events')
+        .where({ task_execution_id: event.taskExecutionId })
+        .orderBy('id')
+        .pluck('event_type')) as string[];
+      // An aborted deferral takes a slot back before it throws (Active again), then the claim is released.
+      expect(events).to.deep.equal(['task_ready', 'task_started', 'task_deferred', 'task_resumed', 'task_released']);
+      expect(await knex.withSchema(schema).table('runners').pluck('id')).to.deep.equal([]);
+
+      // The released task runs again, from the start, on the next runner.
+      writeFileSync(files.flagFile, 'later');
+      const next = createRunner({ workflows: [deferredPipeline] });
+      const result = await next.wait(id);
+      expect(result.status).to.equal('Completed');
+      expect(result.tasks[0]).to.include({ taskId: 'wait_for_data', attempts: 1, recoveryAttempts: 0 });
+    });
+
+    it('rejects a lease no longer than the heartbeat interval, naming both', () => {
+      const error = caught(
+        () => new Runner({ heartbeatIntervalMs: 1000, leaseMs: 1000 }),
+        InvalidArgumentError,
+        ErrorCode.InvalidArgument,
+      );
+      expect(error.message).to.contain('`leaseMs`').and.contain('`heartbeatIntervalMs` (1000)');
+    });
+
+    if (backend.name === 'pglite') {
+      it('refuses a second runner on the same embedded database and schema, with a typed error', async () => {
+        const first = createRunner();
+        await first.ready();
+        const second = createRunner();
+        const error = await rejection(second.ready(), EmbeddedDatabaseInUseError, ErrorCode.EmbeddedDatabaseInUse);
+        expect(error.holder).to.deep.equal({ runnerId: first.runnerId, host: hostname(), pid: process.pid });
+        expect(error.message).to.contain('PostgreSQL');
+        await first.close();
+        await createRunner().ready(); // the first one left: the database is free again
+      });
+
+      it('takes over an embedded database from a process that died without closing', async () => {
+        const first = createRunner();
+        await first.ready();
+        await first.close();
+        const dead = spawnSync(process.execPath, ['-e', '']).pid; // a pid that has exited
+        await backend
+          .knex()
+          .withSchema(schema)
+          .table('runners')
+          .insert({
+            id: 'crashed',
+            host: hostname(),
+            pid: dead,
+            lease_expires_at: backend.knex().raw("now() + interval '1 hour'"),
+          });
+        await createRunner().ready();
+      });
+    }
+
+    if (backend.name === 'postgres') {
+      it('an idle runner is woken by NOTIFY when another process makes its tasks Ready', async () => {
+        // Neither the poll nor the heartbeat would look for work within the test's time.
+        const runner = createRunner({
+          workflows: [deferredPipeline],
+          pollIntervalMs: 600_000,
+          heartbeatIntervalMs: 600_000,
+        });
+        await runner.ready();
+        const files = { flagFile: joinPath(dir, 'flag'), counterFile: joinPath(dir, 'counter') };
+        writeFileSync(files.flagFile, 'ready');
+        // Another process's scheduler: its own pool, inserting through the same transitions.
+        const producer = knexModule.knex({ client: 'pg', connection: TEST_DATABASE_URL, pool: { min: 0, max: 1 } });
+        try {
+          // Wait for the runner's LISTEN (on connecting, it looks for work once: that must be over).
+          await until(async () => {
+            const rows = await producer.raw<{ rows: unknown[] }>(
+              `SELECT 1 FROM pg_stat_activity WHERE query = ? AND state = 'idle'`,
+              [`LISTEN "slotwise_ready_${schema}"`],
+            );
+            return rows.rows.length > 0;
+          });
+          const transitions = new Transitions(new Store(producer, schema), {
+            maxRecoveryAttempts: 3,
+            notifier: 'test',
+          });
+          const [id] = await transitions.createExecutions([{ workflow: deferredPipeline, input: files }]);
+          if (id === undefined) throw new Error('no execution created');
+          expect((await runner.wait(id)).status).to.equal('Completed');
+        } finally {
+          await producer.destroy();
+        }
+      });
+    }
+  });
+}
+
+/** Polls `condition` every 10 ms until it holds; fails after 10 s. */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
