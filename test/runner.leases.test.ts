@@ -60,12 +60,12 @@ for (const backend of all) {
         attempt: number;
       }[];
       expect(row).to.include({ status: 'Ready', sub_status: null, claimed_by: null, attempt: 0 });
-      const events = (await knex
+      const events: string[] = await knex
         .withSchema(schema)
         .table('execution_events')
         .where({ task_execution_id: event.taskExecutionId })
         .orderBy('id')
-        .pluck('event_type')) as string[];
+        .pluck('event_type');
       // An aborted deferral takes a slot back before it throws (Active again), then the claim is released.
       expect(events).to.deep.equal(['task_ready', 'task_started', 'task_deferred', 'task_resumed', 'task_released']);
       expect(await knex.withSchema(schema).table('runners').pluck('id')).to.deep.equal([]);
