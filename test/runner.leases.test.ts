@@ -78,6 +78,36 @@ for (const backend of all) {
       expect(result.tasks[0]).to.include({ taskId: 'wait_for_data', attempts: 1, recoveryAttempts: 0 });
     });
 
+    it('gives back a claim the database says it holds but it runs nothing for (an end never written)', async () => {
+      const runner = createRunner({ heartbeatIntervalMs: 50 });
+      await runner.ready();
+      const files = { flagFile: joinPath(dir, 'flag'), counterFile: joinPath(dir, 'counter') };
+      writeFileSync(files.flagFile, 'ready');
+      // A claim of this runner's whose run is gone: what a write that failed for good leaves.
+      const transitions = new Transitions(new Store(backend.knex(), schema), { maxRecoveryAttempts: 3 });
+      const [stray] = await transitions.createExecutions([{ workflow: deferredPipeline, input: files }]);
+      if (stray === undefined) throw new Error('no execution created');
+      await backend
+        .knex()
+        .withSchema(schema)
+        .table('task_executions')
+        .where({ workflow_execution_id: stray, status: 'Ready' })
+        .update({ status: 'Running', sub_status: 'Active', claimed_by: runner.runnerId, claim_token: 7, attempt: 1 });
+      // Starting a workflow registers it: the runner may run its tasks, the released one included.
+      const other = await runner.start(deferredPipeline, files);
+      expect((await runner.wait(other)).status).to.equal('Completed');
+      const result = await runner.wait(stray);
+      expect(result.status).to.equal('Completed');
+      const events: string[] = await backend
+        .knex()
+        .withSchema(schema)
+        .table('execution_events')
+        .where({ workflow_execution_id: stray })
+        .orderBy('id')
+        .pluck('event_type');
+      expect(events).to.include('task_released');
+    });
+
     it('rejects a lease no longer than the heartbeat interval, naming both', () => {
       const error = caught(
         () => new Runner({ heartbeatIntervalMs: 1000, leaseMs: 1000 }),

@@ -21,10 +21,12 @@ export interface LeaseKeeperOptions {
   readonly leaseMs: number;
   /** Names of the workflows this runner knows (it sweeps only their tasks). */
   readonly workflowNames: () => readonly string[];
-  /** The claims this runner believes it holds. */
+  /** The claims of every run this runner has going, whatever their fate. */
   readonly held: () => readonly HeldClaim[];
   /** Claims the heartbeat found lost. */
   readonly onLost: (ids: readonly string[]) => void;
+  /** Gives back claims this runner holds in the database but runs nothing for. */
+  readonly releaseStrays: (claims: readonly HeldClaim[]) => Promise<void>;
   /** No renewal for `leaseMs`: every claim may be gone. */
   readonly onLapsed: () => void;
   /** Puts orphaned tasks back; resolves with how many became Ready. */
@@ -42,6 +44,8 @@ export class LeaseKeeper {
   /** performance.now() when the last successful heartbeat was sent. */
   #renewedAt = -Infinity;
   #beating: Promise<void> | null = null;
+  /** Strays of the last beat (`id:token`): released when the next beat finds them again. */
+  #strays = new Set<string>();
   #stopped = false;
 
   constructor(leases: Leases, options: LeaseKeeperOptions) {
@@ -87,12 +91,24 @@ export class LeaseKeeper {
       const beat = await this.#leases.heartbeat(options.runnerId, options.leaseMs, options.held(), names);
       this.#renewedAt = sentAt;
       if (beat.lost.length > 0) options.onLost(beat.lost);
+      await this.#releaseStrays(beat.strays);
       if (beat.sweepDue) await this.#sweep(names);
     } catch (error) {
       if (rethrow) throw error;
       if (performance.now() - this.#renewedAt >= options.leaseMs) options.onLapsed();
       options.onError(error);
     }
+  }
+
+  /**
+   * A claim in flight as the beat was sent looks like a stray once; a real stray (its run ended
+   * but its end was never written) still looks like one a beat later, and goes back to Ready.
+   */
+  async #releaseStrays(strays: readonly HeldClaim[]): Promise<void> {
+    const key = (c: HeldClaim): string => `${c.id}:${c.claim_token}`;
+    const confirmed = strays.filter((c) => this.#strays.has(key(c)));
+    this.#strays = new Set(strays.map(key));
+    if (confirmed.length > 0) await this.#options.releaseStrays(confirmed);
   }
 
   async #sweep(names: readonly string[]): Promise<void> {

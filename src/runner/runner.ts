@@ -144,8 +144,11 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       leaseMs: this.options.leaseMs,
       workflowNames: () => [...this.#workflows.keys()],
-      held: () => [...this.#live.values()].filter((r) => r.fate === 'own').map((r) => r.claim),
+      held: () => [...this.#live.values()].map((r) => r.claim),
       onLost: (ids) => this.#loseClaims(ids),
+      releaseStrays: async (claims) => {
+        await this.#store.releaseClaims(claims, this.runnerId);
+      },
       onLapsed: () => this.#releaseAll(),
       recover: (orphans) => this.#transitions.recover(orphans, (name) => this.#workflows.get(name)),
       onReady: () => this.#pump(),

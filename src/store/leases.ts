@@ -17,6 +17,12 @@ export interface HeldClaim {
 export interface Heartbeat {
   /** Ids of claims the runner believed it held that are no longer its own. */
   readonly lost: string[];
+  /**
+   * Claims the database gives the runner that it does not believe it holds: a claim still in
+   * flight as the beat was sent, or a run whose end could not be written (the database was
+   * away past the write deadline).
+   */
+  readonly strays: HeldClaim[];
   /** Some runner's lease has expired, or some Running task has no live claimer: time to sweep. */
   readonly sweepDue: boolean;
 }
@@ -47,7 +53,7 @@ export class Leases {
     workflowNames: readonly string[],
   ): Promise<Heartbeat> {
     const s = this.schema;
-    const result = await this.knex.raw<{ rows: { lost: string[]; sweep_due: boolean }[] }>(
+    const result = await this.knex.raw<{ rows: { lost: string[]; strays: HeldClaim[] | null; sweep_due: boolean }[] }>(
       `WITH beat AS (
          INSERT INTO ??.runners (id, host, pid, lease_expires_at)
          VALUES (?, ?, ?, now() + ? * interval '1 millisecond')
@@ -59,6 +65,9 @@ export class Leases {
                WHERE NOT EXISTS (SELECT 1 FROM ??.task_executions t
                                  WHERE t.id = d.id AND t.status = 'Running' AND t.claim_token = d.claim_token)
          )::text[] AS lost,
+         (SELECT json_agg(json_build_object('id', t.id, 'claim_token', t.claim_token::text))
+          FROM ??.task_executions t
+          WHERE t.status = 'Running' AND t.claimed_by = ? AND t.id <> ALL(?::uuid[])) AS strays,
          EXISTS (SELECT 1 FROM ??.runners WHERE lease_expires_at <= now())
            OR EXISTS (${orphansSql('1')}) AS sweep_due
        FROM beat`,
@@ -72,11 +81,14 @@ export class Leases {
         held.map((c) => c.claim_token),
         s,
         s,
+        runnerId,
+        held.map((c) => c.id),
+        s,
         ...orphanBindings(s, workflowNames),
       ],
     );
     const row = result.rows[0];
-    return { lost: row?.lost ?? [], sweepDue: row?.sweep_due ?? false };
+    return { lost: row?.lost ?? [], strays: row?.strays ?? [], sweepDue: row?.sweep_due ?? false };
   }
 
   /**
