@@ -365,6 +365,7 @@ function planExecution(workflow: Workflow, input: Record<string, unknown>) {
     return {
       id: newExecutionId(),
       workflow_execution_id: id,
+      workflow_name: workflow.name,
       task_id: task.id,
       status,
       max_attempts: task.workflow.retry.maxAttempts,

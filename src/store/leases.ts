@@ -157,7 +157,7 @@ export class Leases {
 function orphansSql(columns: string): string {
   return `SELECT ${columns} FROM ??.task_executions t
     JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
-    WHERE t.status = 'Running' AND w.workflow_name = ANY(?)
+    WHERE t.status = 'Running' AND t.workflow_name = ANY(?)
       AND NOT EXISTS (SELECT 1 FROM ??.runners r WHERE r.id = t.claimed_by AND r.lease_expires_at > now())`;
 }
 

@@ -24,6 +24,8 @@ export interface WorkflowRow {
 export interface TaskRow {
   readonly id: string;
   readonly workflow_execution_id: string;
+  /** Its workflow's name (a copy of the workflow row's: claims filter on it). */
+  readonly workflow_name: string;
   readonly task_id: string;
   readonly status: TaskStatus;
   readonly sub_status: TaskSubStatus | null;
@@ -125,7 +127,10 @@ export class Store {
 
   async insertTasks(
     tx: Knex.Transaction,
-    rows: readonly (Pick<TaskRow, 'id' | 'workflow_execution_id' | 'task_id' | 'status' | 'max_attempts'> & {
+    rows: readonly (Pick<
+      TaskRow,
+      'id' | 'workflow_execution_id' | 'workflow_name' | 'task_id' | 'status' | 'max_attempts'
+    > & {
       completed_at?: unknown;
     })[],
   ): Promise<void> {
@@ -138,7 +143,10 @@ export class Store {
    */
   async insertExecutions(
     workflows: readonly (Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & { open_tasks: number })[],
-    tasks: readonly Pick<TaskRow, 'id' | 'workflow_execution_id' | 'task_id' | 'status' | 'max_attempts'>[],
+    tasks: readonly Pick<
+      TaskRow,
+      'id' | 'workflow_execution_id' | 'workflow_name' | 'task_id' | 'status' | 'max_attempts'
+    >[],
     events: readonly EventRow[],
     notifier: string,
   ): Promise<void> {
@@ -149,8 +157,8 @@ export class Store {
          SELECT id, workflow_name, 'Running', input, open_tasks
          FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[]) AS x(id, workflow_name, input, open_tasks)
        ), t AS (
-         INSERT INTO ??.task_executions (id, workflow_execution_id, task_id, status, max_attempts)
-         SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::int[])
+         INSERT INTO ??.task_executions (id, workflow_execution_id, workflow_name, task_id, status, max_attempts)
+         SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[])
        ), e AS (
          INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
          SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[])
@@ -165,6 +173,7 @@ export class Store {
         s,
         tasks.map((t) => t.id),
         tasks.map((t) => t.workflow_execution_id),
+        tasks.map((t) => t.workflow_name),
         tasks.map((t) => t.task_id),
         tasks.map((t) => t.status),
         tasks.map((t) => t.max_attempts),
@@ -213,9 +222,8 @@ export class Store {
     const result = await this.knex.raw<{ rows: ClaimedTask[] }>(
       `WITH due AS (
          SELECT t.id FROM ??.task_executions t
-         JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
          WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
-           AND w.workflow_name = ANY(?)
+           AND t.workflow_name = ANY(?)
            AND EXISTS (SELECT 1 FROM ??.runners r WHERE r.id = ? AND r.lease_expires_at > now())
          ORDER BY t.retry_at NULLS FIRST, t.id
          LIMIT ?
@@ -233,7 +241,7 @@ export class Store {
          SELECT workflow_execution_id, id, 'task_started', jsonb_build_object('attempt', attempt) FROM claimed
        )
        SELECT * FROM claimed ORDER BY id`,
-      [s, s, [...workflowNames], s, runnerId, limit, s, runnerId, s, s],
+      [s, [...workflowNames], s, runnerId, limit, s, runnerId, s, s],
     );
     return result.rows;
   }
