@@ -5,8 +5,10 @@
  * clock), reports which of the claims it believes it holds are no longer its own (their fencing
  * token moved on), and says whether a sweep is due. A sweep (any runner may run one; several at
  * once skip each other's locked rows) deletes the rows of runners whose lease expired and puts
- * their Running tasks back to Ready, or Failed "abandoned". A runner dead at time T is so
- * detected by T + leaseMs + heartbeatIntervalMs at the latest.
+ * their Running tasks back to Ready, or Failed "abandoned". Beats keep a fixed rate (a slow beat
+ * does not push the next one back), and a beat comes early when another runner's lease expires
+ * before the next one is due, so a runner dead at time T is detected soon after its lease runs
+ * out (T + leaseMs), and by T + leaseMs + heartbeatIntervalMs at the latest.
  *
  * A runner that cannot renew (the database is away) for `leaseMs` by its own monotonic clock
  * assumes its lease lapsed: the others may sweep its claims, so it stops its runs (`onLapsed`)
@@ -37,12 +39,19 @@ export interface LeaseKeeperOptions {
   readonly onError: (error: unknown) => void;
 }
 
+/** How long after another runner's lease ends an early beat looks at it. */
+const EXPIRY_MARGIN_MS = 20;
+
 export class LeaseKeeper {
   readonly #leases: Leases;
   readonly #options: LeaseKeeperOptions;
   #timer: NodeJS.Timeout | undefined;
   /** performance.now() when the last successful heartbeat was sent. */
   #renewedAt = -Infinity;
+  /** performance.now() when the last beat (successful or not) was sent. */
+  #beatAt = 0;
+  /** Ms from the last beat until another runner's lease expires, if sooner than the interval. */
+  #expiryDueMs: number | null = null;
   #beating: Promise<void> | null = null;
   /** Strays of the last beat (`id:token`): released when the next beat finds them again. */
   #strays = new Set<string>();
@@ -76,9 +85,11 @@ export class LeaseKeeper {
 
   #arm(): void {
     if (this.#stopped) return;
+    const due = Math.min(this.#options.heartbeatIntervalMs, this.#expiryDueMs ?? Infinity);
+    const delay = Math.max(0, this.#beatAt + due - performance.now());
     this.#timer = setTimeout(() => {
       void this.beat().finally(() => this.#arm());
-    }, this.#options.heartbeatIntervalMs);
+    }, delay);
     this.#timer.unref(); // an idle runner must not keep its process alive by beating
   }
 
@@ -86,10 +97,15 @@ export class LeaseKeeper {
   async #beat(rethrow: boolean): Promise<void> {
     const options = this.#options;
     const sentAt = performance.now();
+    this.#beatAt = sentAt;
+    this.#expiryDueMs = null;
     try {
       const names = options.workflowNames();
       const beat = await this.#leases.heartbeat(options.runnerId, options.leaseMs, options.held(), names);
       this.#renewedAt = sentAt;
+      // Look again just after the earliest other lease ends (a few ms past, so it has surely
+      // ended by the database's clock). One already ended is this beat's own sweep to handle.
+      if (beat.nextExpiryMs !== null && beat.nextExpiryMs > 0) this.#expiryDueMs = beat.nextExpiryMs + EXPIRY_MARGIN_MS;
       if (beat.lost.length > 0) options.onLost(beat.lost);
       await this.#releaseStrays(beat.strays);
       if (beat.sweepDue) await this.#sweep(names);

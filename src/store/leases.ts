@@ -25,6 +25,8 @@ export interface Heartbeat {
   readonly strays: HeldClaim[];
   /** Some runner's lease has expired, or some Running task has no live claimer: time to sweep. */
   readonly sweepDue: boolean;
+  /** Ms until the earliest other runner's lease expires (null: no other runner). */
+  readonly nextExpiryMs: number | null;
 }
 
 /** Another runner's row: who holds an embedded database. */
@@ -53,7 +55,9 @@ export class Leases {
     workflowNames: readonly string[],
   ): Promise<Heartbeat> {
     const s = this.schema;
-    const result = await this.knex.raw<{ rows: { lost: string[]; strays: HeldClaim[] | null; sweep_due: boolean }[] }>(
+    const result = await this.knex.raw<{
+      rows: { lost: string[]; strays: HeldClaim[] | null; sweep_due: boolean; next_expiry_ms: number | null }[];
+    }>(
       `WITH beat AS (
          INSERT INTO ??.runners (id, host, pid, lease_expires_at)
          VALUES (?, ?, ?, now() + ? * interval '1 millisecond')
@@ -69,7 +73,9 @@ export class Leases {
           FROM ??.task_executions t
           WHERE t.status = 'Running' AND t.claimed_by = ? AND t.id <> ALL(?::uuid[])) AS strays,
          EXISTS (SELECT 1 FROM ??.runners WHERE lease_expires_at <= now())
-           OR EXISTS (${orphansSql('1')}) AS sweep_due
+           OR EXISTS (${orphansSql('1')}) AS sweep_due,
+         (SELECT extract(epoch FROM min(lease_expires_at) - now()) * 1000
+          FROM ??.runners WHERE id <> ?)::float8 AS next_expiry_ms
        FROM beat`,
       [
         s,
@@ -85,10 +91,17 @@ export class Leases {
         held.map((c) => c.id),
         s,
         ...orphanBindings(s, workflowNames),
+        s,
+        runnerId,
       ],
     );
     const row = result.rows[0];
-    return { lost: row?.lost ?? [], strays: row?.strays ?? [], sweepDue: row?.sweep_due ?? false };
+    return {
+      lost: row?.lost ?? [],
+      strays: row?.strays ?? [],
+      sweepDue: row?.sweep_due ?? false,
+      nextExpiryMs: row?.next_expiry_ms ?? null,
+    };
   }
 
   /**
