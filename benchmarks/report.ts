@@ -28,7 +28,8 @@ export function passes(target: Target, metrics: Record<string, number>): boolean
 /** The unit of a metric, read from its name (the suites name metrics by this convention). */
 export function unitOf(metric: string): string {
   const words = metric.split('_');
-  if (/_per_s(_|$)/.test(metric)) return 'tasks/s';
+  if (/_per_s(_|$)/.test(metric) || words.includes('tps')) return 'tasks/s';
+  if (words.at(-1) === 's') return 's';
   if (words.includes('us')) return 'µs';
   if (words.includes('ms')) return 'ms';
   if (words.includes('ratio') || words.includes('vs')) return 'x';
