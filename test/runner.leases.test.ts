@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { expect } from 'chai';
-import knexModule from 'knex';
+import knexModule, { type Knex } from 'knex';
 import {
   EmbeddedDatabaseInUseError,
   ErrorCode,
@@ -149,6 +149,25 @@ for (const backend of all) {
     }
 
     if (backend.name === 'postgres') {
+      it('an idle runner makes about two queries per heartbeat: the beat and one look for work', async () => {
+        const knex = backend.knex();
+        // A 20 ms poll would mean five looks per beat: while LISTEN works, it waits for the beat.
+        const runner = createRunner({ workflows: [deferredPipeline], heartbeatIntervalMs: 100, pollIntervalMs: 20 });
+        await runner.ready();
+        await until(() => listening(knex, schema));
+        const queries: string[] = [];
+        const onQuery = (query: { sql: string }): void => void queries.push(query.sql);
+        knex.on('query', onQuery);
+        try {
+          const beats = (): number =>
+            queries.filter((sql) => sql.includes('INSERT INTO "' + schema + '".runners')).length;
+          await until(() => Promise.resolve(beats() >= 10));
+          expect(queries.length / beats()).to.be.at.most(2.5);
+        } finally {
+          knex.off('query', onQuery);
+        }
+      });
+
       it('an idle runner is woken by NOTIFY when another process makes its tasks Ready', async () => {
         // Neither the poll nor the heartbeat would look for work within the test's time.
         const runner = createRunner({
@@ -163,13 +182,7 @@ for (const backend of all) {
         const producer = knexModule.knex({ client: 'pg', connection: TEST_DATABASE_URL, pool: { min: 0, max: 1 } });
         try {
           // Wait for the runner's LISTEN (on connecting, it looks for work once: that must be over).
-          await until(async () => {
-            const rows = await producer.raw<{ rows: unknown[] }>(
-              `SELECT 1 FROM pg_stat_activity WHERE query = ? AND state = 'idle'`,
-              [`LISTEN "slotwise_ready_${schema}"`],
-            );
-            return rows.rows.length > 0;
-          });
+          await until(() => listening(producer, schema));
           const transitions = new Transitions(new Store(producer, schema), {
             maxRecoveryAttempts: 3,
             notifier: 'test',
@@ -192,4 +205,13 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not reached within 10 s');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Whether a runner's connection is LISTENing on the schema's channel (its last statement, now idle). */
+async function listening(knex: Knex, schema: string): Promise<boolean> {
+  const rows = await knex.raw<{ rows: unknown[] }>(
+    `SELECT 1 FROM pg_stat_activity WHERE query = ? AND state = 'idle'`,
+    [`LISTEN "slotwise_ready_${schema}"`],
+  );
+  return rows.rows.length > 0;
 }
