@@ -32,17 +32,12 @@ export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
 export { DEFAULT_POLL_INTERVAL_MS, type TaskHandle, type DeferCondition, type DeferOptions } from './task/handle.js';
-export {
-  Runner,
-  type RunnerEvents,
-  type SubStatusEvent,
-  type ClaimLostEvent,
-  type RunnerCloseOptions,
-} from './runner/runner.js';
+export { Runner } from './runner/runner.js';
+export type { RunnerEvents, SubStatusEvent, ClaimLostEvent, RunnerCloseOptions } from './runner/events.js';
 export type { RunnerOptions } from './runner/options.js';
 export type { WorkflowResult, TaskResult } from './runner/result.js';
 export type { DatabaseOption } from './store/database.js';
-export type { TaskStatus, TaskSubStatus, WorkflowStatus, StoredError } from './store/store.js';
+export type { TaskStatus, TaskSubStatus, WorkflowStatus, StoredError } from './store/rows.js';
 export { defineWorkflow, type Workflow } from './workflow/define-workflow.js';
 export { mergeContext, type JsonValue, type JsonObject } from './workflow/context.js';
 export type { TaskWorkflowOptions } from './workflow/options.js';

@@ -15,7 +15,7 @@
  * before they could run twice.
  */
 import type { HeldClaim, Leases } from '../store/leases.js';
-import type { ClaimedTask } from '../store/store.js';
+import type { ClaimedTask } from '../store/rows.js';
 
 export interface LeaseKeeperOptions {
   readonly runnerId: string;

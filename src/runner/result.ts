@@ -1,5 +1,5 @@
 /** What `runner.status`, `runner.wait` and `runner.execute` report about a workflow execution. */
-import type { StoredError, TaskRow, TaskStatus, TaskSubStatus, WorkflowRow, WorkflowStatus } from '../store/store.js';
+import type { StoredError, TaskRow, TaskStatus, TaskSubStatus, WorkflowRow, WorkflowStatus } from '../store/rows.js';
 
 export interface TaskResult {
   readonly taskId: string;

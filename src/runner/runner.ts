@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
 import {
   ClaimLostError,
   DatabaseUnavailableError,
@@ -13,50 +12,21 @@ import { Executor } from '../executor/executor.js';
 import type { TaskFailedEvent, TaskFinishedEvent } from '../executor/events.js';
 import { type Database, openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
-import { type RunnerRow, Leases } from '../store/leases.js';
+import { Leases } from '../store/leases.js';
 import { ReadyListener } from '../store/ready-listener.js';
-import { type ClaimedTask, Store } from '../store/store.js';
+import type { ClaimedTask } from '../store/rows.js';
+import { Store } from '../store/store.js';
 import { isTransient, retryTransient } from '../store/transient.js';
-import { assertStorable, mergeContext } from '../workflow/context.js';
+import { assertStorable } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 import { type FilledRunnerOptions, type RunnerOptions, fillRunnerOptions } from './options.js';
 import { type WorkflowResult, isTerminal, toWorkflowResult } from './result.js';
 import { Batcher } from './batcher.js';
+import { EndWaiters } from './end-waiters.js';
+import { taskContext } from './task-context.js';
+import type { RunnerCloseOptions, RunnerEvents } from './events.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { type Outcome, type Settlement, type SettlementResult, Transitions } from './transitions.js';
-
-export interface SubStatusEvent {
-  readonly workflowExecutionId: string;
-  readonly taskExecutionId: string;
-  readonly taskId: string;
-  readonly subStatus: 'Active' | 'Deferred';
-}
-
-export interface ClaimLostEvent {
-  readonly workflowExecutionId: string;
-  readonly taskExecutionId: string;
-  readonly taskId: string;
-}
-
-export interface RunnerCloseOptions {
-  /**
-   * How long running tasks may go on finishing, in ms. Past it, their `handle.signal` aborts
-   * and their claims go back to Ready for another runner. Default: no limit.
-   */
-  readonly timeoutMs?: number;
-}
-
-export interface RunnerEvents {
-  /** A task's Running sub-state was written (it is in the database when this fires). */
-  taskSubStatus: [SubStatusEvent];
-  /**
-   * This runner lost a task's claim (its lease expired and another runner took the task, or the
-   * fencing token moved): the run was aborted, its result discarded, and its slot is free.
-   */
-  claimLost: [ClaimLostEvent];
-  /** A state write failed for good (the database stayed away past `writeDeadlineMs`). */
-  writeFailed: [DatabaseUnavailableError];
-}
 
 /**
  * One claimed task being run by this process. Its fate: `own` runs to its outcome; `lost` (the
@@ -101,7 +71,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #executor: Executor;
   readonly #workflows = new Map<string, Workflow>();
   readonly #live = new Map<string, LiveRun>();
-  readonly #waiters = new Map<string, ((error: Error | null) => void)[]>();
+  readonly #endWaiters: EndWaiters;
   /** Workflow starts, written in batches (one statement for the starts queued meanwhile). */
   readonly #starts = new Batcher<{ workflow: Workflow; input: Record<string, unknown> }, string>(
     (starts) =>
@@ -127,7 +97,6 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   #pumping = false;
   #pumpAgain = false;
   #pollTimer: NodeJS.Timeout | undefined;
-  #waitPoll: NodeJS.Timeout | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(options: RunnerOptions = {}) {
@@ -137,6 +106,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#database = openDatabase(this.options.database, this.options.poolSize);
     const { knex, embedded } = this.#database;
     this.#store = new Store(knex, this.options.schema, !embedded);
+    this.#endWaiters = new EndWaiters((ids) => this.#store.endedAmong(ids), this.options.pollIntervalMs);
     this.#leases = new Leases(knex, this.options.schema);
     this.#transitions = new Transitions(this.#store, { ...this.options, notifier: this.runnerId });
     this.#leaseKeeper = new LeaseKeeper(this.#leases, {
@@ -203,11 +173,11 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   async wait(id: string): Promise<WorkflowResult> {
     await this.#started;
     // An execution this runner started and has not seen end needs no first look.
-    if (this.#unfinished.has(id)) await this.#nextChange(id);
+    if (this.#unfinished.has(id)) await this.#endWaiters.next(id);
     for (;;) {
       const result = await this.status(id);
       if (isTerminal(result.status)) return result;
-      await this.#nextChange(id);
+      await this.#endWaiters.next(id);
     }
   }
 
@@ -248,7 +218,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       operation: `migrating schema \`${this.options.schema}\``,
     });
     if (this.#database.embedded) {
-      const holder = await this.#leases.registerAlone(this.runnerId, this.options.leaseMs, holdsDatabase);
+      const holder = await this.#leases.registerAlone(this.runnerId, this.options.leaseMs);
       if (holder !== undefined) {
         throw new EmbeddedDatabaseInUseError(this.options.schema, {
           runnerId: holder.id,
@@ -267,7 +237,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
 
   async #shutDown(timeoutMs: number): Promise<void> {
     clearTimeout(this.#pollTimer);
-    clearTimeout(this.#waitPoll);
+    this.#endWaiters.pause(); // from now on, only this process's own ends wake callers
     const started = await this.#started.then(
       () => true,
       () => false,
@@ -285,10 +255,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     if (started) await this.#leases.remove(this.runnerId).catch(() => undefined);
     await this.#executor.close();
     await this.#database.close();
-    for (const [id, waiters] of this.#waiters) {
-      this.#waiters.delete(id);
-      for (const wake of waiters) wake(new RunnerClosedError());
-    }
+    this.#endWaiters.stop(new RunnerClosedError());
   }
 
   #register(workflow: Workflow): void {
@@ -347,7 +314,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     const delay = Math.min(interval, this.#transitions.nextLocalRetryMs() ?? Infinity);
     this.#pollTimer = setTimeout(() => this.#pump(), Math.max(delay, 0));
     // Idle polling alone must not keep the process alive; waiting callers and live runs do.
-    if (this.#waiters.size === 0 && this.#live.size === 0) this.#pollTimer.unref();
+    if (this.#endWaiters.size === 0 && this.#live.size === 0) this.#pollTimer.unref();
   }
 
   #run(claim: ClaimedTask): void {
@@ -370,7 +337,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     void (async () => {
       let outcome: Outcome;
       try {
-        const context = await this.#contextFor(claim, workflow);
+        const context = await taskContext(this.#store, claim, workflow);
         const run = this.#executor.run(task, context, {
           executionId: claim.id,
           signal: live.abort.signal,
@@ -399,18 +366,6 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       this.#live.delete(claim.id);
       this.#pump();
     })();
-  }
-
-  async #contextFor(claim: ClaimedTask, workflow: Workflow): Promise<Record<string, unknown>> {
-    const dependencies = workflow.dependenciesOf(claim.task_id);
-    if (dependencies.length === 0) return mergeContext(claim.workflow_input, []);
-    const rows = await this.#store.slimTasks(this.#store.knex, claim.workflow_execution_id, dependencies);
-    const outputs = dependencies.flatMap((id) => {
-      const row = rows.find((r) => r.task_id === id);
-      // SQL NULL: the dependency returned nothing, which adds nothing to the context.
-      return row?.status === 'Completed' && row.output !== null ? [{ taskId: id, output: row.output }] : [];
-    });
-    return mergeContext(claim.workflow_input, outputs);
   }
 
   /**
@@ -507,59 +462,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     if (this.listenerCount('writeFailed') > 0) this.emit('writeFailed', failure);
   }
 
-  /**
-   * Resolves when this process ends the execution, or when the shared poll finds it ended (by
-   * another process): one query per poll interval for every waiting caller together.
-   */
-  #nextChange(id: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (error: Error | null): void => {
-        const list = this.#waiters.get(id)?.filter((w) => w !== done) ?? [];
-        if (list.length === 0) this.#waiters.delete(id);
-        else this.#waiters.set(id, list);
-        if (error === null) resolve();
-        else reject(error);
-      };
-      this.#waiters.set(id, [...(this.#waiters.get(id) ?? []), done]);
-      this.#armWaitPoll();
-    });
-  }
-
-  #armWaitPoll(): void {
-    if (this.#waitPoll !== undefined || this.#waiters.size === 0 || this.#closing !== null) return;
-    this.#waitPoll = setTimeout(() => {
-      void this.#store
-        .endedAmong([...this.#waiters.keys()])
-        .then(
-          (ended) => ended.forEach((id) => this.#wake(id, null)),
-          () => undefined, // the database is away: the next poll tries again
-        )
-        .finally(() => {
-          this.#waitPoll = undefined;
-          this.#armWaitPoll();
-        });
-    }, this.options.pollIntervalMs);
-  }
-
   #wake(id: string, error: Error | null): void {
     this.#unfinished.delete(id);
-    for (const wake of this.#waiters.get(id) ?? []) wake(error);
-  }
-}
-
-/**
- * Whether another runner's row keeps this one off an embedded database: its lease is live and
- * it is not a stopped process's leftover (a runner of this host whose process is gone).
- */
-function holdsDatabase(row: RunnerRow): boolean {
-  return row.live && (row.host !== hostname() || processAlive(row.pid));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+    this.#endWaiters.wake(id, error);
   }
 }

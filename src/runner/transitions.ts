@@ -17,7 +17,8 @@
  */
 import type { Knex } from 'knex';
 import type { TaskFinishedEvent } from '../executor/events.js';
-import type { ClaimedTask, EventRow, SlimTask, Store, TaskStatus } from '../store/store.js';
+import type { ClaimedTask, EventRow, SlimTask, TaskStatus } from '../store/rows.js';
+import type { Store } from '../store/store.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { assertStorable, mergeContext } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { Knex } from 'knex';
-import type { ClaimedTask } from './store.js';
+import type { ClaimedTask } from './rows.js';
 
 /** A claim a runner believes it holds. */
 export interface HeldClaim {
@@ -136,22 +136,18 @@ export class Leases {
 
   /**
    * For the embedded database, which serves one runner: registers `runnerId` as the only
-   * runner, unless a row for which `blocks` is true exists (returned, nothing changed). Every
-   * other row is a stale leftover of a stopped process and is deleted, which makes every
+   * runner, unless another runner holds it (that runner's row is returned, nothing changed).
+   * Every other row is a stale leftover of a stopped process and is deleted, which makes every
    * Running task an orphan for the first sweep.
    */
-  async registerAlone(
-    runnerId: string,
-    leaseMs: number,
-    blocks: (row: RunnerRow) => boolean,
-  ): Promise<RunnerRow | undefined> {
+  async registerAlone(runnerId: string, leaseMs: number): Promise<RunnerRow | undefined> {
     const s = this.schema;
     return this.knex.transaction(async (tx) => {
       const result = await tx.raw<{ rows: RunnerRow[] }>(
         'SELECT id, host, pid, lease_expires_at > now() AS live FROM ??.runners ORDER BY started_at FOR UPDATE',
         [s],
       );
-      const holder = result.rows.find(blocks);
+      const holder = result.rows.find(holdsEmbeddedDatabase);
       if (holder !== undefined) return holder;
       await tx.raw('DELETE FROM ??.runners', [s]);
       await tx.raw(
@@ -179,4 +175,21 @@ const ORPHAN_COLUMNS =
 
 function orphanBindings(schema: string, workflowNames: readonly string[]): Knex.Value[] {
   return [schema, schema, [...workflowNames], schema];
+}
+
+/**
+ * Whether a runner's row keeps others off an embedded database: its lease is live and it is
+ * not a stopped process's leftover (a runner of this host whose process is gone).
+ */
+function holdsEmbeddedDatabase(row: RunnerRow): boolean {
+  return row.live && (row.host !== hostname() || processAlive(row.pid));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
 }

@@ -5,94 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-
-export type TaskStatus = 'NotStarted' | 'Ready' | 'Running' | 'Completed' | 'Failed' | 'Skipped';
-export type TaskSubStatus = 'Active' | 'Deferred';
-export type WorkflowStatus = 'Pending' | 'Running' | 'Completed' | 'Failed';
-
-export interface WorkflowRow {
-  readonly id: string;
-  readonly workflow_name: string;
-  readonly status: WorkflowStatus;
-  readonly input: Record<string, unknown>;
-  readonly output: Record<string, unknown> | null;
-  readonly error: StoredError | null;
-  readonly created_at: Date;
-  readonly completed_at: Date | null;
-}
-
-export interface TaskRow {
-  readonly id: string;
-  readonly workflow_execution_id: string;
-  /** Its workflow's name (a copy of the workflow row's: claims filter on it). */
-  readonly workflow_name: string;
-  readonly task_id: string;
-  readonly status: TaskStatus;
-  readonly sub_status: TaskSubStatus | null;
-  readonly attempt: number;
-  readonly max_attempts: number;
-  readonly retry_at: Date | null;
-  readonly recovery_attempts: number;
-  readonly deferrals: number;
-  readonly deferred_ms: number;
-  readonly output: unknown;
-  readonly error: StoredError | null;
-  readonly started_at: Date | null;
-  readonly completed_at: Date | null;
-}
-
-/** A claimed task, with what it needs to run: its workflow's name and input. */
-export interface ClaimedTask {
-  readonly id: string;
-  readonly workflow_execution_id: string;
-  readonly task_id: string;
-  readonly attempt: number;
-  /**
-   * The fencing token of this claim (a bigint, as text): every write about the claimed task
-   * carries it and changes nothing once another claim has moved it on.
-   */
-  readonly claim_token: string;
-  readonly workflow_name: string;
-  readonly workflow_input: Record<string, unknown>;
-}
-
-/** What the scheduler reads of a task: no timestamps (parsing them was a third of the cost). */
-export interface SlimTask {
-  readonly id: string;
-  readonly task_id: string;
-  readonly status: TaskStatus;
-  readonly attempt: number;
-  readonly claim_token: string;
-  readonly recovery_attempts: number;
-  readonly output: unknown;
-}
-
-/** How an error is kept in the database. */
-export interface StoredError {
-  readonly name: string;
-  readonly code: string | null;
-  readonly message: string;
-}
-
-export interface EventRow {
-  readonly workflow_execution_id: string;
-  readonly task_execution_id?: string | null;
-  readonly event_type: string;
-  readonly data?: unknown;
-}
-
-/** A change to one task row, made by the scheduler inside its transaction. */
-export interface TaskUpdate {
-  readonly status: TaskStatus;
-  readonly sub_status?: TaskSubStatus | null;
-  readonly output?: unknown;
-  readonly error?: StoredError | null;
-  readonly retryInMs?: number | null;
-  readonly completed?: boolean;
-  readonly deferrals?: number;
-  readonly deferred_ms?: number;
-  readonly recovery_attempts?: number;
-}
+import type {
+  TaskSubStatus,
+  WorkflowRow,
+  TaskRow,
+  ClaimedTask,
+  SlimTask,
+  StoredError,
+  EventRow,
+  TaskUpdate,
+} from './rows.js';
 
 export class Store {
   /** The channel `NOTIFY` wakes runners on when tasks become Ready; null: nobody to wake. */
