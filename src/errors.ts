@@ -26,6 +26,7 @@ export const ErrorCode = {
   WorkflowNotFound: 'SLOTWISE_WORKFLOW_NOT_FOUND',
   RunnerClosed: 'SLOTWISE_RUNNER_CLOSED',
   ClaimLost: 'SLOTWISE_CLAIM_LOST',
+  OutcomeRefused: 'SLOTWISE_OUTCOME_REFUSED',
   EmbeddedDatabaseInUse: 'SLOTWISE_EMBEDDED_DATABASE_IN_USE',
   WorkflowEmpty: 'SLOTWISE_WORKFLOW_EMPTY',
   WorkflowDuplicateTask: 'SLOTWISE_WORKFLOW_DUPLICATE_TASK',
@@ -273,16 +274,43 @@ export class ClaimLostError extends SlotwiseError {
 }
 
 /**
+ * The database refused, for good, to store a task's outcome (a value its jsonb cannot hold,
+ * such as a string with a lone UTF-16 surrogate). Recorded as the task's error, so the task
+ * fails (or retries) instead of coming back forever. `sqlState` is PostgreSQL's error code.
+ */
+export class OutcomeRefusedError extends SlotwiseError {
+  readonly taskId: string;
+  readonly sqlState: string | null;
+
+  constructor(taskId: string, cause: unknown) {
+    const { code, detail } = (cause ?? {}) as { code?: unknown; detail?: unknown };
+    // knex puts the statement before the database's own message: keep the message only.
+    const reason = cause instanceof Error ? (cause.message.split(' - ').at(-1) ?? '') : String(cause);
+    const details = typeof detail === 'string' ? ` (${detail})` : '';
+    super(
+      ErrorCode.OutcomeRefused,
+      `The database refused to store the outcome of task \`${taskId}\`: ${reason}${details}`,
+      {
+        cause,
+      },
+    );
+    this.taskId = taskId;
+    this.sqlState = typeof code === 'string' ? code : null;
+  }
+}
+
+/**
  * A second runner tried to use an embedded (PGlite) database that a live runner already uses.
  * PGlite is one process with one connection: several runners need PostgreSQL.
  */
 export class EmbeddedDatabaseInUseError extends SlotwiseError {
   readonly holder: { readonly runnerId: string; readonly host: string; readonly pid: number };
 
-  constructor(schema: string, holder: { runnerId: string; host: string; pid: number }) {
+  /** @param what Which database: its schema, or its data directory. */
+  constructor(what: string, holder: { runnerId: string; host: string; pid: number }) {
     super(
       ErrorCode.EmbeddedDatabaseInUse,
-      `The embedded database (schema \`${schema}\`) is in use by runner ${holder.runnerId} (pid ${String(holder.pid)} on ${holder.host}). ` +
+      `The embedded database (${what}) is in use by runner ${holder.runnerId} (pid ${String(holder.pid)} on ${holder.host}). ` +
         'The embedded PGlite database serves one runner in one process; to run several runners, give them a PostgreSQL `database`.',
     );
     this.holder = holder;

@@ -75,5 +75,6 @@ export {
   WorkflowNotFoundError,
   RunnerClosedError,
   ClaimLostError,
+  OutcomeRefusedError,
   EmbeddedDatabaseInUseError,
 } from './errors.js';

@@ -363,7 +363,7 @@ if (postgres !== undefined) {
         ];
         const [store] = stores as [Store, Store];
         // Claims are made for a runner holding a live lease.
-        await new Leases(knex(), schema).heartbeat('scheduler-test', 60_000, [], []);
+        await new Leases(knex(), schema).register('scheduler-test', 60_000);
         const count = 20;
         const ids = await one.createExecutions(
           Array.from({ length: count }, () => ({ workflow: fanInWorkflow, input: {} })),

@@ -12,6 +12,7 @@ import {
   mergeWorkflow,
   notStorableWorkflow,
   permanentWorkflow,
+  refusedOutputWorkflow,
   timeoutWorkflow,
 } from './fixtures/runner-tasks.js';
 
@@ -146,6 +147,19 @@ for (const backend of await backends()) {
       expect(result.tasks[0]).to.include({ status: 'Failed', attempts: 1 });
       expect(result.tasks[0]?.error?.code).to.equal(ErrorCode.ContextNotStorable);
       expect(result.tasks[0]?.error?.message).to.contain('output.when');
+    });
+
+    it('records as a failure an output the database refuses, without sinking its batch', async () => {
+      const r = createRunner();
+      const result = await r.execute(refusedOutputWorkflow, {});
+      expect(result.status).to.equal('Failed');
+      const [refused, fine] = result.tasks;
+      expect(refused).to.include({ taskId: 'lone_surrogate', status: 'Failed', attempts: 1 });
+      expect(refused?.error?.code).to.equal(ErrorCode.OutcomeRefused);
+      expect(refused?.error?.message).to.match(
+        /^The database refused to store the outcome of task `lone_surrogate`: .*surrogate/i,
+      );
+      expect(fine).to.include({ taskId: 'fine', status: 'Completed' });
     });
 
     it('reports an unknown execution id and refuses new work once closed', async () => {

@@ -168,6 +168,11 @@ describe('assertStorable', () => {
     refused(self, 'output[0]', 'refers back to `output`: a cycle, which JSON cannot store');
   });
 
+  it('refuses the character U+0000, in a value or a key: PostgreSQL jsonb cannot store it', () => {
+    refused({ text: 'a\u0000b' }, 'output.text', 'contains the character U+0000, which PostgreSQL jsonb cannot store');
+    refused({ ['k\u0000']: 1 }, 'output["k\\u0000"]', /^is a key with the character U\+0000/);
+  });
+
   it('quotes keys that are not identifiers, and defaults the root to `value`', () => {
     refused({ 'a b': { '0': NaN } }, 'output["a b"]["0"]', 'is NaN (JSON would turn it into null)');
     const error = caught(

@@ -3,19 +3,21 @@
  *
  * Every `heartbeatIntervalMs` one statement renews this runner's lease for `leaseMs` (database
  * clock), reports which of the claims it believes it holds are no longer its own (their fencing
- * token moved on), and says whether a sweep is due. A sweep (any runner may run one; several at
- * once skip each other's locked rows) deletes the rows of runners whose lease expired and puts
- * their Running tasks back to Ready, or Failed "abandoned". Beats keep a fixed rate (a slow beat
- * does not push the next one back), and a beat comes early when another runner's lease expires
- * before the next one is due, so a runner dead at time T is detected soon after its lease runs
- * out (T + leaseMs), and by T + leaseMs + heartbeatIntervalMs at the latest.
+ * token moved on), and says whether a sweep is due. A lease that has expired is never renewed:
+ * a sweeper may already be taking its claims, so the runner gives up every claim it holds and
+ * takes a fresh lease. A sweep (any runner may run one, apart from its beats; several at once
+ * skip each other's locked rows) deletes the rows of runners whose lease expired and puts their
+ * Running tasks back to Ready, or Failed "abandoned". Beats keep a fixed rate, and come early
+ * when another runner's lease ends before the next one is due: a runner dead at time T is swept
+ * soon after T + leaseMs, and by T + leaseMs + heartbeatIntervalMs at the latest.
  *
- * A runner that cannot renew (the database is away) for `leaseMs` by its own monotonic clock
- * assumes its lease lapsed: the others may sweep its claims, so it stops its runs (`onLapsed`)
- * before they could run twice.
+ * The safety margin: a runner that has not renewed for `leaseMs - margin` by its own monotonic
+ * clock (the database is away, a beat hangs) stops its runs (`onLapsed`) before anyone may
+ * sweep them, and a claim needs at least `margin` left on the lease. So one task does not run
+ * on two runners at once unless a process stalls longer than the margin (fencing still keeps
+ * the stalled one's writes out).
  */
-import type { HeldClaim, Leases } from '../store/leases.js';
-import type { ClaimedTask } from '../store/rows.js';
+import type { HeldClaim, Leases, Orphan } from '../store/leases.js';
 
 export interface LeaseKeeperOptions {
   readonly runnerId: string;
@@ -25,57 +27,68 @@ export interface LeaseKeeperOptions {
   readonly workflowNames: () => readonly string[];
   /** The claims of every run this runner has going, whatever their fate. */
   readonly held: () => readonly HeldClaim[];
-  /** Claims the heartbeat found lost. */
+  /** Claims another runner holds now (the heartbeat found them moved on, or the lease expired). */
   readonly onLost: (ids: readonly string[]) => void;
-  /** Gives back claims this runner holds in the database but runs nothing for. */
-  readonly releaseStrays: (claims: readonly HeldClaim[]) => Promise<void>;
-  /** No renewal for `leaseMs`: every claim may be gone. */
+  /** No renewal for `leaseMs - margin`: stop every run, and give its claim back when possible. */
   readonly onLapsed: () => void;
-  /** Puts orphaned tasks back; resolves with how many became Ready. */
-  readonly recover: (orphans: readonly ClaimedTask[]) => Promise<number>;
+  /** Puts orphaned (or stray) claims back; resolves with how many became Ready. */
+  readonly recover: (orphans: readonly Orphan[]) => Promise<number>;
   /** Tasks became Ready (a sweep recovered some). */
   readonly onReady: () => void;
-  /** A heartbeat or sweep failed with an error that is not a lost connection. */
+  /** A heartbeat or sweep failed. */
   readonly onError: (error: unknown) => void;
 }
 
 /** How long after another runner's lease ends an early beat looks at it. */
 const EXPIRY_MARGIN_MS = 20;
 
+/** The time a lease must have left for a claim, and the watchdog's head start over expiry. */
+export function leaseSafetyMargin(heartbeatIntervalMs: number, leaseMs: number): number {
+  return Math.min(heartbeatIntervalMs, leaseMs - heartbeatIntervalMs) / 2;
+}
+
 export class LeaseKeeper {
   readonly #leases: Leases;
   readonly #options: LeaseKeeperOptions;
+  readonly #margin: number;
   #timer: NodeJS.Timeout | undefined;
-  /** performance.now() when the last successful heartbeat was sent. */
-  #renewedAt = -Infinity;
+  #watchdog: NodeJS.Timeout | undefined;
   /** performance.now() when the last beat (successful or not) was sent. */
   #beatAt = 0;
   /** Ms from the last beat until another runner's lease expires, if sooner than the interval. */
   #expiryDueMs: number | null = null;
   #beating: Promise<void> | null = null;
-  /** Strays of the last beat (`id:token`): released when the next beat finds them again. */
+  #sweeping: Promise<void> | null = null;
+  /** Strays of the last beat (`id:token`): recovered when the next beat finds them again. */
   #strays = new Set<string>();
   #stopped = false;
 
   constructor(leases: Leases, options: LeaseKeeperOptions) {
     this.#leases = leases;
     this.#options = options;
+    this.#margin = leaseSafetyMargin(options.heartbeatIntervalMs, options.leaseMs);
   }
 
-  /** Takes the lease (the first heartbeat, and a sweep if one is due), then beats on. */
+  /** Takes the lease, runs a first beat (and the sweep it calls for), then beats on. */
   async start(): Promise<void> {
+    const sentAt = performance.now();
+    await this.#leases.register(this.#options.runnerId, this.#options.leaseMs);
+    this.#armWatchdog(sentAt);
     await this.#beat(true);
+    await this.#sweeping;
     this.#arm();
   }
 
-  /** Stops beating (the runner's row stays until `remove`). */
+  /** Stops beating and sweeping (the runner's row stays until `remove`). */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#watchdog);
     await this.#beating;
+    await this.#sweeping;
   }
 
-  /** Runs one heartbeat now, and a sweep if it says one is due. */
+  /** Runs one heartbeat now (and starts a sweep if it says one is due). */
   beat(): Promise<void> {
     this.#beating ??= this.#beat(false).finally(() => {
       this.#beating = null;
@@ -93,6 +106,15 @@ export class LeaseKeeper {
     this.#timer.unref(); // an idle runner must not keep its process alive by beating
   }
 
+  /** Fires `onLapsed` when no renewal sent after `sentAt` has landed by `leaseMs - margin`. */
+  #armWatchdog(sentAt: number): void {
+    clearTimeout(this.#watchdog);
+    if (this.#stopped) return;
+    const delay = sentAt + this.#options.leaseMs - this.#margin - performance.now();
+    this.#watchdog = setTimeout(() => this.#options.onLapsed(), Math.max(0, delay));
+    this.#watchdog.unref();
+  }
+
   /** With `rethrow` (the first beat), failures are the caller's; later ones are reported. */
   async #beat(rethrow: boolean): Promise<void> {
     const options = this.#options;
@@ -101,35 +123,49 @@ export class LeaseKeeper {
     this.#expiryDueMs = null;
     try {
       const names = options.workflowNames();
-      const beat = await this.#leases.heartbeat(options.runnerId, options.leaseMs, options.held(), names);
-      this.#renewedAt = sentAt;
+      const held = options.held();
+      const beat = await this.#leases.heartbeat(options.runnerId, options.leaseMs, held, names);
+      if (!beat.renewed) {
+        // Expired before this beat: a sweeper may be handing the claims to others right now.
+        options.onLost(held.map((c) => c.id));
+        await this.#leases.register(options.runnerId, options.leaseMs);
+      }
+      this.#armWatchdog(sentAt);
       // Look again just after the earliest other lease ends (a few ms past, so it has surely
-      // ended by the database's clock). One already ended is this beat's own sweep to handle.
+      // ended by the database's clock). One already ended is this beat's sweep to handle.
       if (beat.nextExpiryMs !== null && beat.nextExpiryMs > 0) this.#expiryDueMs = beat.nextExpiryMs + EXPIRY_MARGIN_MS;
       if (beat.lost.length > 0) options.onLost(beat.lost);
-      await this.#releaseStrays(beat.strays);
-      if (beat.sweepDue) await this.#sweep(names);
+      const strays = this.#confirmStrays(beat.strays);
+      if (beat.sweepDue || strays.length > 0) this.#sweep(names, strays);
     } catch (error) {
       if (rethrow) throw error;
-      if (performance.now() - this.#renewedAt >= options.leaseMs) options.onLapsed();
       options.onError(error);
     }
   }
 
   /**
    * A claim in flight as the beat was sent looks like a stray once; a real stray (its run ended
-   * but its end was never written) still looks like one a beat later, and goes back to Ready.
+   * but its end was never written) still looks like one a beat later. Returns those.
    */
-  async #releaseStrays(strays: readonly HeldClaim[]): Promise<void> {
-    const key = (c: HeldClaim): string => `${c.id}:${c.claim_token}`;
+  #confirmStrays(strays: readonly Orphan[]): Orphan[] {
+    const key = (c: Orphan): string => `${c.id}:${c.claim_token}`;
     const confirmed = strays.filter((c) => this.#strays.has(key(c)));
     this.#strays = new Set(strays.map(key));
-    if (confirmed.length > 0) await this.#options.releaseStrays(confirmed);
+    return confirmed;
   }
 
-  async #sweep(names: readonly string[]): Promise<void> {
-    await this.#leases.expire();
-    const readied = await this.#options.recover(await this.#leases.orphans(names));
-    if (readied > 0) this.#options.onReady();
+  /** Starts a sweep (with these strays to recover too) unless one is still going. */
+  #sweep(names: readonly string[], strays: readonly Orphan[]): void {
+    if (this.#sweeping !== null || this.#stopped) return;
+    this.#sweeping = (async () => {
+      await this.#leases.expire();
+      const orphans = await this.#leases.orphans(names);
+      const readied = await this.#options.recover([...orphans, ...strays]);
+      if (readied > 0) this.#options.onReady();
+    })()
+      .catch((error: unknown) => this.#options.onError(error))
+      .finally(() => {
+        this.#sweeping = null;
+      });
   }
 }

@@ -4,6 +4,7 @@ import {
   DatabaseUnavailableError,
   EmbeddedDatabaseInUseError,
   InvalidArgumentError,
+  OutcomeRefusedError,
   RunnerClosedError,
   WorkflowNotFoundError,
 } from '../errors.js';
@@ -25,8 +26,11 @@ import { Batcher } from './batcher.js';
 import { EndWaiters } from './end-waiters.js';
 import { taskContext } from './task-context.js';
 import type { RunnerCloseOptions, RunnerEvents } from './events.js';
-import { LeaseKeeper } from './lease-keeper.js';
+import { LeaseKeeper, leaseSafetyMargin } from './lease-keeper.js';
 import { type Outcome, type Settlement, type SettlementResult, Transitions } from './transitions.js';
+
+/** How long a task deaf to its aborted signal may go on after `close`'s deadline. */
+const SHUTDOWN_GRACE_MS = 1_000;
 
 /**
  * One claimed task being run by this process. Its fate: `own` runs to its outcome; `lost` (the
@@ -40,6 +44,8 @@ interface LiveRun {
   fate: 'own' | 'lost' | 'release';
   /** Sub-state and outcome writes of this run, in order. */
   writes: Promise<void>;
+  /** Settles when the run is over and its writes are done (it has left `#live`). */
+  done: Promise<void>;
   started: boolean;
   finished: ((event: TaskFinishedEvent) => void) | null;
 }
@@ -83,11 +89,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   );
   /** Run outcomes, written in batches (one transaction for the outcomes queued meanwhile). */
   readonly #outcomes = new Batcher<Settlement, SettlementResult>(
-    (settlements) =>
-      retryTransient(() => this.#transitions.applyOutcomes(settlements), {
-        deadlineMs: this.options.writeDeadlineMs,
-        operation: `recording the outcome of ${String(settlements.length)} task(s)`,
-      }),
+    (settlements) => this.#recordOutcomes(settlements),
     64,
   );
   /** Executions started here whose end this runner has not seen yet. */
@@ -96,6 +98,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   #starting = 0;
   #pumping = false;
   #pumpAgain = false;
+  /** The pump loop going on, if any. */
+  #pumpRun: Promise<void> = Promise.resolve();
   #pollTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | null = null;
 
@@ -103,7 +107,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     super();
     this.options = fillRunnerOptions(options);
     for (const workflow of this.options.workflows) this.#register(workflow);
-    this.#database = openDatabase(this.options.database, this.options.poolSize);
+    this.#database = openDatabase(this.options.database, this.options.poolSize, this.runnerId);
     const { knex, embedded } = this.#database;
     this.#store = new Store(knex, this.options.schema, !embedded);
     this.#endWaiters = new EndWaiters((ids) => this.#store.endedAmong(ids), this.options.pollIntervalMs);
@@ -116,9 +120,6 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       workflowNames: () => [...this.#workflows.keys()],
       held: () => [...this.#live.values()].map((r) => r.claim),
       onLost: (ids) => this.#loseClaims(ids),
-      releaseStrays: async (claims) => {
-        await this.#store.releaseClaims(claims, this.runnerId);
-      },
       onLapsed: () => this.#releaseAll(),
       recover: (orphans) => this.#transitions.recover(orphans, (name) => this.#workflows.get(name)),
       onReady: () => this.#pump(),
@@ -220,7 +221,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     if (this.#database.embedded) {
       const holder = await this.#leases.registerAlone(this.runnerId, this.options.leaseMs);
       if (holder !== undefined) {
-        throw new EmbeddedDatabaseInUseError(this.options.schema, {
+        throw new EmbeddedDatabaseInUseError(`schema \`${this.options.schema}\``, {
           runnerId: holder.id,
           host: holder.host,
           pid: holder.pid,
@@ -243,10 +244,17 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       () => false,
     );
     for (const live of this.#live.values()) if (!live.started) this.#release(live);
-    const deadline = Number.isFinite(timeoutMs) ? setTimeout(() => this.#releaseAll(), timeoutMs) : undefined;
-    while (this.#live.size > 0 || this.#starting > 0 || this.#pumping) {
-      await Promise.all([...this.#live.values()].map((run) => run.writes.catch(() => undefined)));
-      await new Promise((resolve) => setImmediate(resolve));
+    // Past the deadline: abort the runs and give their claims back; a task deaf to its signal
+    // gets a second's grace, then its thread is terminated (the executor's close does that).
+    const deadline = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          this.#releaseAll();
+          void this.#executor.close({ timeoutMs: SHUTDOWN_GRACE_MS });
+        }, timeoutMs)
+      : undefined;
+    while (this.#live.size > 0 || this.#pumping) {
+      await Promise.all([...this.#live.values()].map((run) => run.done));
+      await this.#pumpRun;
     }
     clearTimeout(deadline);
     await this.#leaseKeeper.stop();
@@ -274,7 +282,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       return;
     }
     this.#pumping = true;
-    void this.#pumpLoop().finally(() => {
+    this.#pumpRun = this.#pumpLoop().finally(() => {
       this.#pumping = false;
       this.#armPoll();
     });
@@ -287,10 +295,14 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       if (free <= 0 || this.#closing !== null) return;
       let claimed: ClaimedTask[];
       try {
-        claimed = await retryTransient(() => this.#store.claimReady(free, [...this.#workflows.keys()], this.runnerId), {
-          deadlineMs: this.options.writeDeadlineMs,
-          operation: 'claiming ready tasks',
-        });
+        const options = {
+          leaseMarginMs: leaseSafetyMargin(this.options.heartbeatIntervalMs, this.options.leaseMs),
+          exclude: [...this.#live.keys()], // runs still stopping here: another runner may take them
+        };
+        claimed = await retryTransient(
+          () => this.#store.claimReady(free, [...this.#workflows.keys()], this.runnerId, options),
+          { deadlineMs: this.options.writeDeadlineMs, operation: 'claiming ready tasks' },
+        );
       } catch (error) {
         this.#reportWriteFailure(error);
         return;
@@ -327,6 +339,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       abort: new AbortController(),
       fate: 'own',
       writes: Promise.resolve(),
+      done: Promise.resolve(),
       started: false,
       finished: null,
     };
@@ -334,7 +347,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     if (this.#closing !== null) this.#release(live); // claimed as close() began: give it back
     this.#starting += 1;
     const finished = new Promise<TaskFinishedEvent>((resolve) => (live.finished = resolve));
-    void (async () => {
+    live.done = (async () => {
       let outcome: Outcome;
       try {
         const context = await taskContext(this.#store, claim, workflow);
@@ -353,8 +366,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
           },
           async (error: unknown) => {
             this.#pump();
-            // A run rejected before it started (aborted, the executor closing) has no finish event.
-            return { ok: false as const, error, stats: live.started ? await finished : null };
+            // A run rejected before it started (aborted, the executor closing) has no finish
+            // event. A released one need not wait for its thread to stop: nothing is recorded.
+            const stats = live.started && live.fate !== 'release' ? await finished : null;
+            return { ok: false as const, error, stats };
           },
         );
       } catch (error) {
@@ -391,6 +406,37 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       }
     } catch (error) {
       this.#reportWriteFailure(error, claim.workflow_execution_id);
+    }
+  }
+
+  /**
+   * Writes a batch of outcomes, retrying through transient errors. One the database refuses for
+   * good (a value it cannot store, say) must not sink the rest of its batch: on such an error
+   * they are written one at a time, and the refused one is recorded as a failure of its task,
+   * with the database's error, instead of looping through recoveries.
+   */
+  async #recordOutcomes(settlements: readonly Settlement[]): Promise<SettlementResult[]> {
+    const write = (batch: readonly Settlement[]): Promise<SettlementResult[]> =>
+      retryTransient(() => this.#transitions.applyOutcomes(batch), {
+        deadlineMs: this.options.writeDeadlineMs,
+        operation: `recording the outcome of ${String(batch.length)} task(s)`,
+      });
+    try {
+      return await write(settlements);
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError) throw error;
+      const results: SettlementResult[] = [];
+      for (const settlement of settlements) {
+        try {
+          results.push(...(await write([settlement])));
+        } catch (refused) {
+          if (refused instanceof DatabaseUnavailableError) throw refused;
+          const error = new OutcomeRefusedError(settlement.claim.task_id, refused);
+          const failed = { ok: false as const, error, stats: settlement.outcome.stats };
+          results.push(...(await write([{ ...settlement, outcome: failed }])));
+        }
+      }
+      return results;
     }
   }
 

@@ -18,6 +18,7 @@
 import type { Knex } from 'knex';
 import type { TaskFinishedEvent } from '../executor/events.js';
 import type { ClaimedTask, EventRow, SlimTask, TaskStatus } from '../store/rows.js';
+import type { Orphan } from '../store/leases.js';
 import type { Store } from '../store/store.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { assertStorable, mergeContext } from '../workflow/context.js';
@@ -188,7 +189,7 @@ export class Transitions {
    * "abandoned" once it has been recovered `maxRecoveryAttempts` times. At-least-once: a task
    * may run again. Returns how many went back to Ready.
    */
-  async recover(orphans: readonly ClaimedTask[], lookup: (name: string) => Workflow | undefined): Promise<number> {
+  async recover(orphans: readonly Orphan[], lookup: (name: string) => Workflow | undefined): Promise<number> {
     let readied = 0;
     for (const orphan of orphans) {
       const workflow = lookup(orphan.workflow_name);

@@ -5,7 +5,10 @@
  */
 import knexModule, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
-import { InvalidArgumentError } from '../errors.js';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { EmbeddedDatabaseInUseError, InvalidArgumentError } from '../errors.js';
 
 /** Where a runner keeps its state. */
 export type DatabaseOption =
@@ -34,15 +37,27 @@ export function validateSchema(schema: unknown): string {
   return schema;
 }
 
-export function openDatabase(option: DatabaseOption | undefined, poolSize: number): Database {
+/**
+ * Opens the database. `owner` (a runner id) takes the lock of an embedded data directory, so a
+ * second process cannot open it while the first lives (`EmbeddedDatabaseInUseError`).
+ */
+export function openDatabase(option: DatabaseOption | undefined, poolSize: number, owner: string): Database {
   if (option === undefined || (typeof option === 'object' && 'embedded' in option)) {
     const dataDir = option?.dataDir;
+    const unlock = dataDir === undefined ? () => undefined : lockDataDir(dataDir, owner);
     const knex = knexModule.knex({
       client: ClientPgLite,
       dialect: 'postgres',
       connection: dataDir === undefined ? {} : { filename: dataDir },
     });
-    return { knex, embedded: true, close: () => knex.destroy() };
+    return {
+      knex,
+      embedded: true,
+      close: async () => {
+        await knex.destroy();
+        unlock();
+      },
+    };
   }
   if (typeof option === 'string') {
     if (!/^postgres(ql)?:\/\//.test(option)) {
@@ -56,6 +71,49 @@ export function openDatabase(option: DatabaseOption | undefined, poolSize: numbe
     return { knex: option, embedded, close: () => Promise.resolve() };
   }
   throw new InvalidArgumentError('database', 'a connection string, a knex instance or { embedded: true }', option);
+}
+
+/**
+ * Takes the lock file beside an embedded data directory (`<dataDir>.slotwise-lock`, holding the
+ * owner's runner id, host and pid), or fails if a live process holds it; a lock left by a
+ * process that is gone is taken over. Returns the function that gives it back.
+ */
+function lockDataDir(dataDir: string, owner: string): () => void {
+  const file = `${resolvePath(dataDir)}.slotwise-lock`;
+  const mine = { runnerId: owner, host: hostname(), pid: process.pid };
+  for (;;) {
+    try {
+      writeFileSync(file, JSON.stringify(mine), { flag: 'wx' });
+      return () => {
+        if (readLock(file)?.runnerId === owner) rmSync(file, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = readLock(file);
+      if (holder !== null && (holder.host !== mine.host || processAlive(holder.pid))) {
+        throw new EmbeddedDatabaseInUseError(`data directory \`${dataDir}\``, holder);
+      }
+      rmSync(file, { force: true }); // left by a process that is gone
+    }
+  }
+}
+
+function readLock(file: string): { runnerId: string; host: string; pid: number } | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { runnerId: string; host: string; pid: number };
+  } catch {
+    return null; // gone, or half written by a process that died: not a live holder
+  }
+}
+
+/** Whether a process of this host lives (EPERM: it does, as another user's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A connection string with its password hidden, for messages and logs. */

@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { Knex } from 'knex';
+import { processAlive } from './database.js';
 import type { ClaimedTask } from './rows.js';
 
 /** A claim a runner believes it holds. */
@@ -14,15 +15,22 @@ export interface HeldClaim {
   readonly claim_token: string;
 }
 
+/** A claim as the sweep and the stray check see it: enough to recover it. */
+export type Orphan = Pick<ClaimedTask, 'id' | 'workflow_execution_id' | 'task_id' | 'workflow_name' | 'claim_token'>;
+
 export interface Heartbeat {
+  /**
+   * False when this runner's lease had already expired (or its row was swept): nothing was
+   * renewed, and every claim it holds may be another runner's by now.
+   */
+  readonly renewed: boolean;
   /** Ids of claims the runner believed it held that are no longer its own. */
   readonly lost: string[];
   /**
    * Claims the database gives the runner that it does not believe it holds: a claim still in
-   * flight as the beat was sent, or a run whose end could not be written (the database was
-   * away past the write deadline).
+   * flight as the beat was sent, or a run whose end could not be written.
    */
-  readonly strays: HeldClaim[];
+  readonly strays: Orphan[];
   /** Some runner's lease has expired, or some Running task has no live claimer: time to sweep. */
   readonly sweepDue: boolean;
   /** Ms until the earliest other runner's lease expires (null: no other runner). */
@@ -43,10 +51,21 @@ export class Leases {
     readonly schema: string,
   ) {}
 
+  /** Takes (or takes again, after a lapse) `runnerId`'s lease for `leaseMs`. */
+  async register(runnerId: string, leaseMs: number): Promise<void> {
+    await this.knex.raw(
+      `INSERT INTO ??.runners (id, host, pid, lease_expires_at)
+       VALUES (?, ?, ?, now() + ? * interval '1 millisecond')
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lease_expires_at = excluded.lease_expires_at`,
+      [this.schema, runnerId, hostname(), process.pid, leaseMs],
+    );
+  }
+
   /**
-   * Renews `runnerId`'s lease for `leaseMs` (creating its row on the first beat, or again after
-   * a sweep removed it), and in the same statement checks the claims it believes it holds and
-   * whether a sweep is due: one statement per runner per interval, whatever it runs.
+   * Renews `runnerId`'s lease for `leaseMs`, only while it is still live (a lease that expired
+   * stays expired: a sweeper may be taking its claims), and in the same statement checks the
+   * claims the runner believes it holds and whether a sweep is due: one statement per runner
+   * per interval, whatever it runs.
    */
   async heartbeat(
     runnerId: string,
@@ -56,33 +75,38 @@ export class Leases {
   ): Promise<Heartbeat> {
     const s = this.schema;
     const result = await this.knex.raw<{
-      rows: { lost: string[]; strays: HeldClaim[] | null; sweep_due: boolean; next_expiry_ms: number | null }[];
+      rows: {
+        renewed: boolean;
+        lost: string[];
+        strays: Orphan[] | null;
+        sweep_due: boolean;
+        next_expiry_ms: number | null;
+      }[];
     }>(
-      `WITH beat AS (
-         INSERT INTO ??.runners (id, host, pid, lease_expires_at)
-         VALUES (?, ?, ?, now() + ? * interval '1 millisecond')
-         ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lease_expires_at = excluded.lease_expires_at
+      `WITH renewed AS (
+         UPDATE ??.runners SET heartbeat_at = now(), lease_expires_at = now() + ? * interval '1 millisecond'
+         WHERE id = ? AND lease_expires_at > now()
          RETURNING id
        )
        SELECT
+         EXISTS (SELECT 1 FROM renewed) AS renewed,
          ARRAY(SELECT d.id FROM unnest(?::uuid[], ?::bigint[]) AS d(id, claim_token)
                WHERE NOT EXISTS (SELECT 1 FROM ??.task_executions t
                                  WHERE t.id = d.id AND t.status = 'Running' AND t.claim_token = d.claim_token)
          )::text[] AS lost,
-         (SELECT json_agg(json_build_object('id', t.id, 'claim_token', t.claim_token::text))
+         (SELECT json_agg(json_build_object('id', t.id, 'workflow_execution_id', t.workflow_execution_id,
+                                            'task_id', t.task_id, 'workflow_name', t.workflow_name,
+                                            'claim_token', t.claim_token::text))
           FROM ??.task_executions t
           WHERE t.status = 'Running' AND t.claimed_by = ? AND t.id <> ALL(?::uuid[])) AS strays,
          EXISTS (SELECT 1 FROM ??.runners WHERE lease_expires_at <= now())
            OR EXISTS (${orphansSql('1')}) AS sweep_due,
          (SELECT extract(epoch FROM min(lease_expires_at) - now()) * 1000
-          FROM ??.runners WHERE id <> ?)::float8 AS next_expiry_ms
-       FROM beat`,
+          FROM ??.runners WHERE id <> ?)::float8 AS next_expiry_ms`,
       [
         s,
-        runnerId,
-        hostname(),
-        process.pid,
         leaseMs,
+        runnerId,
         held.map((c) => c.id),
         held.map((c) => c.claim_token),
         s,
@@ -97,6 +121,7 @@ export class Leases {
     );
     const row = result.rows[0];
     return {
+      renewed: row?.renewed ?? false,
       lost: row?.lost ?? [],
       strays: row?.strays ?? [],
       sweepDue: row?.sweep_due ?? false,
@@ -120,9 +145,9 @@ export class Leases {
   }
 
   /** Running tasks of these workflows whose claimer holds no live lease (it died, or was swept). */
-  async orphans(workflowNames: readonly string[]): Promise<ClaimedTask[]> {
+  async orphans(workflowNames: readonly string[]): Promise<Orphan[]> {
     if (workflowNames.length === 0) return [];
-    const result = await this.knex.raw<{ rows: ClaimedTask[] }>(
+    const result = await this.knex.raw<{ rows: Orphan[] }>(
       `${orphansSql(ORPHAN_COLUMNS)} ORDER BY t.id`,
       orphanBindings(this.schema, workflowNames),
     );
@@ -165,31 +190,21 @@ export class Leases {
  */
 function orphansSql(columns: string): string {
   return `SELECT ${columns} FROM ??.task_executions t
-    JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
     WHERE t.status = 'Running' AND t.workflow_name = ANY(?)
       AND NOT EXISTS (SELECT 1 FROM ??.runners r WHERE r.id = t.claimed_by AND r.lease_expires_at > now())`;
 }
 
-const ORPHAN_COLUMNS =
-  't.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token, w.workflow_name, w.input AS workflow_input';
+const ORPHAN_COLUMNS = 't.id, t.workflow_execution_id, t.task_id, t.workflow_name, t.claim_token::text AS claim_token';
 
 function orphanBindings(schema: string, workflowNames: readonly string[]): Knex.Value[] {
-  return [schema, schema, [...workflowNames], schema];
+  return [schema, [...workflowNames], schema];
 }
 
 /**
- * Whether a runner's row keeps others off an embedded database: its lease is live and it is
- * not a stopped process's leftover (a runner of this host whose process is gone).
+ * Whether a runner's row keeps others off an embedded database. A runner of this host holds it
+ * while its process lives, whatever its lease says (a stopped or slow process still has the
+ * database open); one of another host, while its lease is live.
  */
 function holdsEmbeddedDatabase(row: RunnerRow): boolean {
-  return row.live && (row.host !== hostname() || processAlive(row.pid));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
-  }
+  return row.host === hostname() ? processAlive(row.pid) : row.live;
 }

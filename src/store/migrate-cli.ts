@@ -5,7 +5,7 @@ import { migrate, migrationStatus } from './migrate.js';
 
 const url = process.env.DATABASE_URL;
 const schema = validateSchema(process.env.SLOTWISE_SCHEMA ?? 'slotwise');
-const database = openDatabase(url, 2);
+const database = openDatabase(url, 2, 'migrate-cli');
 try {
   await migrate(database.knex, schema);
   const { applied } = await migrationStatus(database.knex, schema);

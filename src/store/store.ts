@@ -135,9 +135,15 @@ export class Store {
    * Claims up to `limit` Ready tasks that are due, of workflows this runner knows, and marks
    * them Running/Active, moving each one's fencing token on. `SKIP LOCKED` lets several
    * claimers run at once without waiting on each other or claiming one task twice. A runner
-   * whose lease has expired claims nothing: the sweeper may be taking its claims away.
+   * whose lease has less than `leaseMarginMs` left claims nothing: the sweeper may soon take its
+   * claims away. Tasks in `exclude` (this runner's runs still stopping) are not claimed.
    */
-  async claimReady(limit: number, workflowNames: readonly string[], runnerId: string): Promise<ClaimedTask[]> {
+  async claimReady(
+    limit: number,
+    workflowNames: readonly string[],
+    runnerId: string,
+    options: { readonly leaseMarginMs?: number; readonly exclude?: readonly string[] } = {},
+  ): Promise<ClaimedTask[]> {
     if (limit <= 0 || workflowNames.length === 0) return [];
     const s = this.schema;
     // One statement: pick, mark Running/Active and log `task_started` for each claimed task.
@@ -145,8 +151,9 @@ export class Store {
       `WITH due AS (
          SELECT t.id FROM ??.task_executions t
          WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
-           AND t.workflow_name = ANY(?)
-           AND EXISTS (SELECT 1 FROM ??.runners r WHERE r.id = ? AND r.lease_expires_at > now())
+           AND t.workflow_name = ANY(?) AND t.id <> ALL(?::uuid[])
+           AND EXISTS (SELECT 1 FROM ??.runners r
+                       WHERE r.id = ? AND r.lease_expires_at > now() + ? * interval '1 millisecond')
          ORDER BY t.retry_at NULLS FIRST, t.id
          LIMIT ?
          FOR UPDATE OF t SKIP LOCKED
@@ -156,14 +163,26 @@ export class Store {
              claimed_by = ?, claim_token = t.claim_token + 1, started_at = now(), updated_at = now()
          FROM due, ??.workflow_executions w
          WHERE t.id = due.id AND w.id = t.workflow_execution_id
-         RETURNING t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token,
+         RETURNING t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token::text AS claim_token,
                    w.workflow_name, w.input AS workflow_input
        ), logged AS (
          INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type, data)
          SELECT workflow_execution_id, id, 'task_started', jsonb_build_object('attempt', attempt) FROM claimed
        )
        SELECT * FROM claimed ORDER BY id`,
-      [s, [...workflowNames], s, runnerId, limit, s, runnerId, s, s],
+      [
+        s,
+        [...workflowNames],
+        [...(options.exclude ?? [])],
+        s,
+        runnerId,
+        options.leaseMarginMs ?? 0,
+        limit,
+        s,
+        runnerId,
+        s,
+        s,
+      ],
     );
     return result.rows;
   }
@@ -179,7 +198,7 @@ export class Store {
   ): Promise<{ input: Record<string, unknown>; task: SlimTask } | undefined> {
     const s = this.schema;
     const result = await tx.raw<{ rows: (SlimTask & { workflow_input: Record<string, unknown> })[] }>(
-      `SELECT w.input AS workflow_input, t.id, t.task_id, t.status, t.attempt, t.claim_token, t.recovery_attempts,
+      `SELECT w.input AS workflow_input, t.id, t.task_id, t.status, t.attempt, t.claim_token::text AS claim_token, t.recovery_attempts,
               NULL AS output
        FROM ??.workflow_executions w JOIN ??.task_executions t ON t.workflow_execution_id = w.id
        WHERE w.id = ? AND t.id = ?
@@ -205,7 +224,7 @@ export class Store {
    */
   async taskStates(tx: Knex.Transaction, ids: readonly string[]): Promise<Map<string, SlimTask>> {
     const result = await tx.raw<{ rows: SlimTask[] }>(
-      `SELECT id, task_id, status, attempt, claim_token, recovery_attempts, NULL AS output
+      `SELECT id, task_id, status, attempt, claim_token::text AS claim_token, recovery_attempts, NULL AS output
        FROM ??.task_executions WHERE id = ANY(?) ORDER BY id FOR UPDATE`,
       [this.schema, [...ids]],
     );
@@ -280,7 +299,7 @@ export class Store {
     if (taskIds.length === 0) return [];
     const s = this.schema;
     const result = await db.raw<{ rows: SlimTask[] }>(
-      `SELECT id, task_id, status, attempt, claim_token, recovery_attempts,
+      `SELECT id, task_id, status, attempt, claim_token::text AS claim_token, recovery_attempts,
               CASE WHEN status = 'Completed' THEN output END AS output
        FROM ??.task_executions WHERE workflow_execution_id = ? AND task_id = ANY(?)`,
       [s, workflowExecutionId, [...taskIds]],

@@ -95,6 +95,8 @@ export function assertStorable(value: unknown, path = 'value'): void {
   const visit = (item: unknown, inArray: boolean): void => {
     switch (typeof item) {
       case 'string':
+        if (item.includes('\u0000')) fail('contains the character U+0000, which PostgreSQL jsonb cannot store');
+        return;
       case 'boolean':
         return;
       case 'number':
@@ -140,6 +142,7 @@ export function assertStorable(value: unknown, path = 'value'): void {
       const record = item as Record<string, unknown>;
       for (const key of Object.keys(record)) {
         keys.push(key);
+        if (key.includes('\u0000')) fail('is a key with the character U+0000, which PostgreSQL jsonb cannot store');
         visit(record[key], false);
         keys.pop();
       }
