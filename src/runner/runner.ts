@@ -243,7 +243,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       () => true,
       () => false,
     );
-    for (const live of this.#live.values()) if (!live.started) this.#release(live);
+    for (const live of this.#live.values()) if (!live.started && live.fate === 'own') this.#release(live);
     // Past the deadline: abort the runs and give their claims back; a task deaf to its signal
     // gets a second's grace, then its thread is terminated (the executor's close does that).
     const deadline = Number.isFinite(timeoutMs)
