@@ -22,6 +22,17 @@ import {
 import { createExecutor, createSignals, nextEvent, raise, raised, record, rejection } from './helpers.js';
 
 describe('Executor fault paths', () => {
+  // Found by the property tests: the signal's listener was added after the run started, so an
+  // abort from a `taskStarted` listener (synchronous, inside `run`) went unheard.
+  it('cancels a run whose signal a taskStarted listener aborts', async () => {
+    const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
+    const controller = new AbortController();
+    executor.once('taskStarted', () => controller.abort(new Error('on start')));
+    const ended = nextEvent(executor, 'taskFailed');
+    await rejection(executor.run(spin, 1, { signal: controller.signal }), TaskAbortedError, ErrorCode.TaskAborted);
+    await ended;
+  });
+
   describe('deferral outcomes inside the task', () => {
     // `twice`: the second call fails at once while the first is still parked without its slot.
     for (const [mode, code, causeName, heldAfter] of [

@@ -131,6 +131,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
 
     return new Promise((resolve, reject) => {
       const execution = new Execution(request, resolve, reject, performance.now());
+      // Listen before starting: a `taskStarted` listener may abort the signal synchronously.
+      if (signal !== undefined) {
+        const onAbort = (): void => this.#cancel(execution, new TaskAbortedError(request.taskId, signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+        execution.removeAbortListener = () => signal.removeEventListener('abort', onAbort);
+      }
       if (this.#semaphore.tryTake()) {
         this.#start(execution, timeoutMs);
       } else {
@@ -139,11 +145,6 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
           this.#queued.delete(execution);
           this.#start(execution, timeoutMs);
         }, false);
-      }
-      if (signal !== undefined) {
-        const onAbort = (): void => this.#cancel(execution, new TaskAbortedError(request.taskId, signal.reason));
-        signal.addEventListener('abort', onAbort, { once: true });
-        execution.removeAbortListener = () => signal.removeEventListener('abort', onAbort);
       }
     });
   }

@@ -1,0 +1,276 @@
+/**
+ * Random programs for the executor, and the invariants every program must keep, shared by the
+ * property test (`executor.properties.test.ts`) and the soak (`soak.ts`).
+ *
+ * A program is a list of runs started together on one executor: each run has a behaviour (see
+ * `program-tasks.ts`) and perhaps a cancellation, aborted at a chosen point of its life (before
+ * it starts, once active, once deferred, once reclaiming) or a run timeout. The expected
+ * outcome of each run follows from those two; a run sharing a thread with one that kills the
+ * thread may instead fail with `WorkerDiedError`. After the program: every run settled with its
+ * expected outcome, at most one end event per run, active runs never above the limit (counted
+ * from the event stream and read from the metrics at every event), every slot back, nothing
+ * parked, and the metrics' totals moved by exactly what the events say.
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  type Executor,
+  TaskAbortedError,
+  TaskFailedError,
+  TaskTimeoutError,
+  WorkerDiedError,
+} from '../../src/index.js';
+import { type Behaviour, step } from '../fixtures/program-tasks.js';
+
+/** Where a run is cancelled: never, by its `signal` at some point of its life, or by `timeoutMs`. */
+export type Cancel =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'abort'; readonly at: 'queued' | 'active' | 'deferred' | 'reclaiming' }
+  | { readonly kind: 'timeout'; readonly ms: number };
+
+export interface ProgramRun {
+  readonly behaviour: Behaviour;
+  readonly cancel: Cancel;
+}
+
+export interface ExecutorConfig {
+  readonly threads: number;
+  readonly maxConcurrentTasks: number;
+}
+
+export interface Program {
+  readonly config: ExecutorConfig;
+  readonly runs: readonly ProgramRun[];
+}
+
+/** What the programs exercised, for the soak's report. */
+export type Coverage = Map<string, number>;
+
+/** Whether the run parks (its condition is false at the first check, which costs no handshake). */
+function defers(b: Behaviour): boolean {
+  switch (b.kind) {
+    case 'defer':
+      return b.polls > 0;
+    case 'conditionThrows':
+      return b.polls > 1;
+    case 'deferForever':
+    case 'deferTimeout':
+      return true;
+    default:
+      return false;
+  }
+}
+
+const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
+  ...[
+    fc.record({ kind: fc.constant('return' as const), value: fc.integer({ min: 0, max: 1000 }) }),
+    fc.record({ kind: fc.constant('throw' as const), message: fc.string({ maxLength: 8 }) }),
+    fc.record({
+      kind: fc.constant('spin' as const),
+      ms: fc.integer({ min: 0, max: 2 }),
+      value: fc.integer({ min: 0, max: 1000 }),
+    }),
+    fc.record({
+      kind: fc.constant('defer' as const),
+      polls: fc.integer({ min: 0, max: 4 }),
+      value: fc.integer({ min: 0, max: 1000 }),
+    }),
+    fc.record({ kind: fc.constant('deferForever' as const) }),
+    fc.record({ kind: fc.constant('deferTimeout' as const), timeoutMs: fc.integer({ min: 1, max: 10 }) }),
+    fc.record({ kind: fc.constant('conditionThrows' as const), polls: fc.integer({ min: 1, max: 3 }) }),
+  ].map((arbitrary) => ({ arbitrary: arbitrary as fc.Arbitrary<Behaviour>, weight: 4 })),
+  // Rarer: a new thread takes tens of ms to start.
+  { arbitrary: fc.record({ kind: fc.constant('exit' as const) }), weight: 1 },
+);
+
+/** A run: any behaviour, with a cancellation that can happen to it (and ends it if it never would). */
+const run: fc.Arbitrary<ProgramRun> = behaviour.chain((b) => {
+  const points: ('queued' | 'active' | 'deferred' | 'reclaiming')[] = ['queued', 'active'];
+  if (defers(b)) points.push('deferred');
+  if (b.kind === 'defer' && b.polls > 0) points.push('reclaiming');
+  const abort = fc.constantFrom(...points).map((at) => ({ kind: 'abort' as const, at }));
+  const timeout = fc.integer({ min: 1, max: 15 }).map((ms) => ({ kind: 'timeout' as const, ms }));
+  // A deferral that never ends must be cancelled; a thread's exit is not cancelled (it races).
+  const cancel: fc.Arbitrary<Cancel> =
+    b.kind === 'deferForever'
+      ? fc.oneof(abort, timeout)
+      : b.kind === 'exit'
+        ? fc.constant({ kind: 'none' as const })
+        : fc.oneof({ arbitrary: fc.constant({ kind: 'none' as const }), weight: 3 }, abort);
+  return cancel.map((c) => ({ behaviour: b, cancel: c }));
+});
+
+export const CONFIGS: readonly ExecutorConfig[] = [1, 2].flatMap((threads) =>
+  [1, 2, 3].map((maxConcurrentTasks) => ({ threads, maxConcurrentTasks })),
+);
+
+export const program: fc.Arbitrary<Program> = fc.record({
+  config: fc.constantFrom(...CONFIGS),
+  runs: fc.array(run, { minLength: 1, maxLength: 6 }),
+});
+
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+/** The outcome a run must have, as a check; `threadDied`: some run of the program killed its thread. */
+function expectOutcome(planned: ProgramRun, outcome: Outcome, threadDied: boolean): string {
+  const { behaviour: b, cancel } = planned;
+  if (!outcome.ok && threadDied && outcome.error instanceof WorkerDiedError) return 'died with a killed thread';
+  if (cancel.kind === 'abort') {
+    expectError(outcome, TaskAbortedError);
+    return `aborted ${cancel.at}`;
+  }
+  if (cancel.kind === 'timeout' && b.kind === 'deferForever') {
+    expectError(outcome, TaskTimeoutError);
+    return 'timed out';
+  }
+  switch (b.kind) {
+    case 'return':
+    case 'spin':
+    case 'defer':
+      expect(outcome, `run ${JSON.stringify(planned)}`).to.deep.equal({ ok: true, value: b.value });
+      return b.kind === 'defer' && b.polls > 0 ? 'deferred, resumed, returned' : `${b.kind}, returned`;
+    case 'throw':
+    case 'deferTimeout':
+    case 'conditionThrows':
+      expectError(outcome, TaskFailedError);
+      return `${b.kind}, failed`;
+    case 'exit':
+      expectError(outcome, WorkerDiedError);
+      return 'killed its thread';
+    case 'deferForever':
+      throw new Error('a run that defers for ever is always cancelled');
+  }
+}
+
+function expectError(outcome: Outcome, type: new (...args: never[]) => Error): void {
+  expect(outcome.ok, `expected a ${type.name}`).to.equal(false);
+  if (!outcome.ok) expect(outcome.error).to.be.instanceOf(type);
+}
+
+/**
+ * Runs `program` on `executor` (configured as `program.config`, idle) and checks every
+ * invariant; throws on the first one broken. Adds what it exercised to `coverage`.
+ */
+export async function runProgram(executor: Executor, program: Program, coverage: Coverage): Promise<void> {
+  const before = executor.metrics();
+  const limit = before.maxConcurrentTasks;
+  const ids = program.runs.map((_, i) => `p${String(i)}-${Math.random().toString(36).slice(2)}`);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const controllers = program.runs.map(() => new AbortController());
+  const abortAt = (id: string, point: string): void => {
+    const i = index.get(id);
+    const cancel = i === undefined ? undefined : program.runs[i]?.cancel;
+    if (i !== undefined && cancel?.kind === 'abort' && cancel.at === point) controllers[i]?.abort(new Error(point));
+  };
+
+  // The event stream: active runs counted from it, and from the metrics, at every event.
+  const active = new Set<string>();
+  const started = new Set<string>();
+  const ends = new Map<string, number>();
+  let deferrals = 0;
+  let failures = 0;
+  let peak = 0;
+  const check = (): void => {
+    peak = Math.max(peak, active.size);
+    expect(active.size, 'active runs, from events').to.be.at.most(limit);
+    expect(executor.metrics().activeTasks, 'active runs, from metrics').to.be.at.most(limit);
+  };
+  const mine = (id: string): boolean => index.has(id);
+  const listeners = {
+    taskStarted: (e: { executionId: string }) => {
+      if (!mine(e.executionId)) return;
+      started.add(e.executionId);
+      active.add(e.executionId);
+      check();
+      abortAt(e.executionId, 'active');
+    },
+    taskDeferred: (e: { executionId: string }) => {
+      if (!mine(e.executionId)) return;
+      deferrals += 1;
+      active.delete(e.executionId);
+      check();
+      abortAt(e.executionId, 'deferred');
+    },
+    taskReclaiming: (e: { executionId: string }) => {
+      if (mine(e.executionId)) abortAt(e.executionId, 'reclaiming');
+    },
+    taskResumed: (e: { executionId: string }) => {
+      if (!mine(e.executionId)) return;
+      active.add(e.executionId);
+      check();
+    },
+    taskCompleted: (e: { executionId: string }) => {
+      if (!mine(e.executionId)) return;
+      active.delete(e.executionId);
+      ends.set(e.executionId, (ends.get(e.executionId) ?? 0) + 1);
+      check();
+    },
+    taskFailed: (e: { executionId: string }) => {
+      if (!mine(e.executionId)) return;
+      failures += 1;
+      active.delete(e.executionId);
+      ends.set(e.executionId, (ends.get(e.executionId) ?? 0) + 1);
+      check();
+    },
+  };
+  for (const [event, listener] of Object.entries(listeners)) executor.on(event as 'taskStarted', listener);
+  try {
+    const settled = program.runs.map((planned, i) => {
+      const options = {
+        executionId: ids[i] ?? '',
+        signal: controllers[i]?.signal ?? new AbortController().signal,
+        ...(planned.cancel.kind === 'timeout' ? { timeoutMs: planned.cancel.ms } : {}),
+      };
+      const promise = executor.run(step, planned.behaviour, options);
+      if (planned.cancel.kind === 'abort' && planned.cancel.at === 'queued') controllers[i]?.abort(new Error('queued'));
+      return promise.then(
+        (value): Outcome => ({ ok: true, value }),
+        (error: unknown): Outcome => ({ ok: false, error }),
+      );
+    });
+    const outcomes = await Promise.all(settled);
+    // A run's promise can settle (cancelled) before its thread lets go of its slot: the end
+    // event says when it has. Every run that started ends exactly once.
+    await allEnded(executor, started, ends);
+
+    const threadDied = program.runs.some((r) => r.behaviour.kind === 'exit');
+    program.runs.forEach((planned, i) => {
+      const what = expectOutcome(planned, outcomes[i] as Outcome, threadDied);
+      coverage.set(what, (coverage.get(what) ?? 0) + 1);
+    });
+    for (const id of started) expect(ends.get(id), `end events of ${id}`).to.equal(1);
+    for (const [id, count] of ends) expect(started.has(id) && count === 1, `end events of ${id}`).to.equal(true);
+
+    const after = executor.metrics();
+    expect(after.availableSlots, 'slots leaked').to.equal(limit);
+    expect([after.activeTasks, after.deferredTasks, after.reclaimingTasks, after.queuedTasks]).to.deep.equal([
+      0, 0, 0, 0,
+    ]);
+    expect(after.totalExecuted - before.totalExecuted, 'totalExecuted').to.equal(started.size);
+    expect(after.totalFailed - before.totalFailed, 'totalFailed').to.equal(failures);
+    expect(after.totalDeferrals - before.totalDeferrals, 'totalDeferrals').to.equal(deferrals);
+    coverage.set(
+      `peak ${String(peak)} of ${String(limit)} slots`,
+      (coverage.get(`peak ${String(peak)} of ${String(limit)} slots`) ?? 0) + 1,
+    );
+  } finally {
+    for (const [event, listener] of Object.entries(listeners)) executor.off(event as 'taskStarted', listener);
+  }
+}
+
+/** Resolves once every started run has its end event (events, not time: no sleeping). */
+function allEnded(executor: Executor, started: ReadonlySet<string>, ends: ReadonlyMap<string, number>): Promise<void> {
+  const done = (): boolean => [...started].every((id) => ends.has(id));
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onEnd = (): void => {
+      // Listeners registered before this one have counted the end already.
+      if (!done()) return;
+      executor.off('taskCompleted', onEnd);
+      executor.off('taskFailed', onEnd);
+      resolve();
+    };
+    executor.on('taskCompleted', onEnd);
+    executor.on('taskFailed', onEnd);
+  });
+}
