@@ -34,14 +34,14 @@ export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } 
 export { DEFAULT_POLL_INTERVAL_MS, type TaskHandle, type DeferCondition, type DeferOptions } from './task/handle.js';
 export { Runner } from './runner/runner.js';
 export type { RunnerEvents, SubStatusEvent, ClaimLostEvent, RunnerCloseOptions } from './runner/events.js';
-export type { RunnerOptions } from './runner/options.js';
+export type { RunnerOptions, FilledRunnerOptions } from './runner/options.js';
 export type { WorkflowResult, TaskResult } from './runner/result.js';
 export type { DatabaseOption } from './store/database.js';
 export type { TaskStatus, TaskSubStatus, WorkflowStatus, StoredError } from './store/rows.js';
 export { defineWorkflow, type Workflow } from './workflow/define-workflow.js';
-export { mergeContext, type JsonValue, type JsonObject } from './workflow/context.js';
-export type { TaskWorkflowOptions } from './workflow/options.js';
-export type { RetryOptions, Backoff } from './workflow/retry.js';
+export { mergeContext, type JsonValue, type JsonObject, type TaskOutput } from './workflow/context.js';
+export type { TaskWorkflowOptions, FilledTaskWorkflowOptions } from './workflow/options.js';
+export type { RetryOptions, RetryPolicy, Backoff } from './workflow/retry.js';
 export type { TriggerRule, ContextCondition } from './workflow/trigger.js';
 export {
   WorkflowErrorCode,

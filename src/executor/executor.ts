@@ -66,7 +66,7 @@ const MAX_TASKS_PER_THREAD = 2 ** 30;
  * Admission is a main-thread {@link Semaphore} of slots: a run takes a slot before it is sent
  * to a thread and gives it back when it ends. A task that defers gives its slot back while it
  * waits, through the handshake in `slots/handshake.ts`, and takes one again (ahead of new
- * runs) before it continues. See {@link Execution} for the states of one run.
+ * runs) before it continues. See `Execution` (src/executor/execution.ts) for the states of one run.
  */
 export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDisposable {
   readonly options: FilledExecutorOptions;

@@ -9,7 +9,7 @@ export interface RunnerOptions {
    * Where state is kept: a PostgreSQL connection string, a knex instance, or
    * `{ embedded: true, dataDir? }`. Default: the embedded database (PGlite) in memory.
    */
-  readonly database?: DatabaseOption;
+  readonly database?: DatabaseOption | undefined;
   /** The PostgreSQL schema of this installation's tables. Default: `slotwise`. */
   readonly schema?: string;
   /** Worker threads. Default: `os.availableParallelism()`. */

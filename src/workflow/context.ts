@@ -1,7 +1,7 @@
 /**
  * The workflow context: the JSON object a task receives as its input. It is the workflow's
  * input merged with the outputs of the task's dependencies ({@link mergeContext}). Everything
- * that enters it is stored as JSON, so {@link assertStorable} refuses what JSON would not
+ * that enters it is stored as JSON, so `assertStorable` refuses what JSON would not
  * give back as it was given.
  */
 import { InvalidArgumentError } from '../errors.js';
@@ -41,7 +41,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  *
  * Keys whose value is `undefined` are left out, as JSON would. The values are not copied:
  * the result shares them with `input` and `outputs`. They are taken to be JSON already (they
- * passed {@link assertStorable} or came back from storage); only `input`'s shape is checked.
+ * passed `assertStorable` or came back from storage); only `input`'s shape is checked.
  *
  * @throws InvalidArgumentError when `input` is neither `undefined` nor a plain object.
  */

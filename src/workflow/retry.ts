@@ -37,7 +37,7 @@ export interface RetryOptions {
    * Whether a failure is worth another attempt. Called with the error the run failed with
    * (for an error the task threw, the `TaskFailedError` whose `cause` is that error), only
    * while attempts remain. A `retryIf` that throws counts as "do not retry".
-   * Default: {@link isRetryableByDefault}: everything but slotwise setup errors.
+   * Default: everything but slotwise setup errors.
    */
   readonly retryIf?: (error: Error) => boolean;
 }
