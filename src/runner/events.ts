@@ -1,5 +1,5 @@
 /** The events of a {@link Runner} and the options of its `close`. */
-import type { DatabaseUnavailableError } from '../errors.js';
+import type { ClaimLostError, DatabaseUnavailableError } from '../errors.js';
 
 export interface SubStatusEvent {
   readonly workflowExecutionId: string;
@@ -12,6 +12,8 @@ export interface ClaimLostEvent {
   readonly workflowExecutionId: string;
   readonly taskExecutionId: string;
   readonly taskId: string;
+  /** Why: the error the run was aborted with (its task sees `handle.signal` abort). */
+  readonly error: ClaimLostError;
 }
 
 export interface RunnerCloseOptions {

@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   OutcomeRefusedError,
   RunnerClosedError,
+  SlotwiseError,
   WorkflowNotFoundError,
 } from '../errors.js';
 import { newExecutionId } from '../executor/execution-id.js';
@@ -143,7 +144,11 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#executor.on('taskResumed', (e) => this.#onSubState(e.executionId, 'Active', 'task_resumed'));
     this.#executor.on('taskCompleted', (e) => this.#live.get(e.executionId)?.finished?.(e));
     this.#executor.on('taskFailed', (e: TaskFailedEvent) => this.#live.get(e.executionId)?.finished?.(e));
-    this.#started = this.#start();
+    // Whatever stops the start (a refused login, a database that does not exist, a bad port)
+    // reaches the caller as a typed error; slotwise's own errors as they are.
+    this.#started = this.#start().catch((error: unknown) => {
+      throw error instanceof SlotwiseError ? error : new DatabaseUnavailableError('starting the runner', error);
+    });
     this.#started.catch(() => undefined); // surfaced by every call that awaits it
   }
 
@@ -498,6 +503,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       workflowExecutionId: claim.workflow_execution_id,
       taskExecutionId: claim.id,
       taskId: claim.task_id,
+      error: new ClaimLostError(claim.id),
     });
   }
 

@@ -116,7 +116,18 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** A connection string with its password hidden, for messages and logs. */
+/**
+ * A connection string with its password hidden, for messages and logs: in the user part (even
+ * with a raw `@` in it, or no user name) and in a `password` parameter. What does not parse as
+ * a URL loses everything before its last `@` (but its scheme).
+ */
 export function redact(connection: string): string {
-  return connection.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  try {
+    const url = new URL(connection);
+    if (url.password !== '') url.password = '***';
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***');
+    return url.href;
+  } catch {
+    return connection.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1***@');
+  }
 }
