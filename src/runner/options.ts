@@ -23,7 +23,11 @@ export interface RunnerOptions {
   readonly workflows?: readonly Workflow[];
   /** How often an idle runner looks for due work it was not told about, in ms. Default: 1000. */
   readonly pollIntervalMs?: number;
-  /** How long a state write keeps retrying through database errors, in ms. Default: 30,000. */
+  /**
+   * How long a state write keeps retrying through database errors, in ms; with a connection
+   * string, also the bound on each statement and connection attempt (at least 1 s), so that a
+   * database that stops answering fails the write instead of hanging it. Default: 30,000.
+   */
   readonly writeDeadlineMs?: number;
   /**
    * How many times a task found Running after a crash is run again before it is marked Failed

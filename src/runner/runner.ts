@@ -28,9 +28,12 @@ import { EndWaiters } from './end-waiters.js';
 import { taskContext } from './task-context.js';
 import type { RunnerCloseOptions, RunnerEvents } from './events.js';
 import { LeaseKeeper, leaseSafetyMargin } from './lease-keeper.js';
-import { type Outcome, type Settlement, type SettlementResult, Transitions } from './transitions.js';
+import { type Outcome, type Settlement, type SettlementResult, Transitions, planExecutions } from './transitions.js';
 
-/** How long a task deaf to its aborted signal may go on after `close`'s deadline. */
+/**
+ * How long the executor's close waits, twice (for the runs, then for their cancellations),
+ * before it terminates the threads under tasks deaf to their aborted signal.
+ */
 const SHUTDOWN_GRACE_MS = 1_000;
 
 /**
@@ -80,14 +83,15 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #live = new Map<string, LiveRun>();
   readonly #endWaiters: EndWaiters;
   /** Workflow starts, written in batches (one statement for the starts queued meanwhile). */
-  readonly #starts = new Batcher<{ workflow: Workflow; input: Record<string, unknown> }, string>(
-    (starts) =>
-      retryTransient(() => this.#transitions.createExecutions(starts), {
-        deadlineMs: this.options.writeDeadlineMs,
-        operation: `starting ${String(starts.length)} workflow(s)`,
-      }),
-    256,
-  );
+  readonly #starts = new Batcher<{ workflow: Workflow; input: Record<string, unknown> }, string>(async (starts) => {
+    // Ids are chosen once: a retried write whose first commit was not heard finds them there.
+    const plans = planExecutions(starts);
+    await retryTransient(() => this.#transitions.writeExecutions(plans), {
+      deadlineMs: this.options.writeDeadlineMs,
+      operation: `starting ${String(starts.length)} workflow(s)`,
+    });
+    return plans.map((p) => p.row.id);
+  }, 256);
   /** Run outcomes, written in batches (one transaction for the outcomes queued meanwhile). */
   readonly #outcomes = new Batcher<Settlement, SettlementResult>(
     (settlements) => this.#recordOutcomes(settlements),
@@ -108,7 +112,12 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     super();
     this.options = fillRunnerOptions(options);
     for (const workflow of this.options.workflows) this.#register(workflow);
-    this.#database = openDatabase(this.options.database, this.options.poolSize, this.runnerId);
+    this.#database = openDatabase(
+      this.options.database,
+      this.options.poolSize,
+      this.runnerId,
+      this.options.writeDeadlineMs,
+    );
     const { knex, embedded } = this.#database;
     this.#store = new Store(knex, this.options.schema, !embedded);
     this.#endWaiters = new EndWaiters((ids) => this.#store.endedAmong(ids), this.options.pollIntervalMs);
@@ -121,7 +130,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       workflowNames: () => [...this.#workflows.keys()],
       held: () => [...this.#live.values()].map((r) => r.claim),
       onLost: (ids) => this.#loseClaims(ids),
-      onLapsed: () => this.#releaseAll(),
+      onLapsed: () => this.#releaseAll((id) => new ClaimLostError(id)),
       recover: (orphans) => this.#transitions.recover(orphans, (name) => this.#workflows.get(name)),
       onReady: () => this.#pump(),
       onError: (error) => {
@@ -250,10 +259,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     );
     for (const live of this.#live.values()) if (!live.started && live.fate === 'own') this.#release(live);
     // Past the deadline: abort the runs and give their claims back; a task deaf to its signal
-    // gets a second's grace, then its thread is terminated (the executor's close does that).
+    // gets about two seconds' grace, then its thread is terminated (the executor's close does that).
     const deadline = Number.isFinite(timeoutMs)
       ? setTimeout(() => {
-          this.#releaseAll();
+          this.#releaseAll(() => new RunnerClosedError());
           void this.#executor.close({ timeoutMs: SHUTDOWN_GRACE_MS });
         }, timeoutMs)
       : undefined;
@@ -355,7 +364,14 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     live.done = (async () => {
       let outcome: Outcome;
       try {
-        const context = await taskContext(this.#store, claim, workflow);
+        const context = await retryTransient(() => taskContext(this.#store, claim, workflow), {
+          deadlineMs: this.options.writeDeadlineMs,
+          operation: `reading the context of task \`${claim.task_id}\``,
+        }).catch((error: unknown) => {
+          // Not the task's failure: give the claim back, to run when the database answers.
+          if (error instanceof DatabaseUnavailableError) this.#release(live);
+          throw error;
+        });
         const run = this.#executor.run(task, context, {
           executionId: claim.id,
           signal: live.abort.signal,
@@ -488,14 +504,14 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /** Aborts every run this runner still owns and gives its claim back (see `#release`). */
-  #releaseAll(): void {
-    for (const live of this.#live.values()) if (live.fate === 'own') this.#release(live);
+  #releaseAll(reason: (taskExecutionId: string) => Error): void {
+    for (const live of this.#live.values()) if (live.fate === 'own') this.#release(live, reason(live.claim.id));
   }
 
   /** Aborts a run; once it settles, its claim goes back to Ready unless it had finished already. */
-  #release(live: LiveRun): void {
+  #release(live: LiveRun, reason: Error = new RunnerClosedError()): void {
     live.fate = 'release';
-    live.abort.abort(new RunnerClosedError());
+    live.abort.abort(reason);
   }
 
   #emitClaimLost(claim: ClaimedTask): void {

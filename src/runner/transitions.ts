@@ -85,14 +85,21 @@ export class Transitions {
     return Math.max(0, Math.min(...this.#retries) - now);
   }
 
-  /**
-   * Inserts executions and their tasks: roots Ready (or Skipped, as their trigger rule says on
-   * the input), the others NotStarted. All those without a skipped root go in one statement;
-   * one with a skipped root takes a transaction of its own (the skip must reach its
-   * dependents). Returns the ids, in order.
-   */
+  /** `planExecutions` then `writeExecutions`, once (not for retrying: see `writeExecutions`). */
   async createExecutions(starts: readonly { workflow: Workflow; input: Record<string, unknown> }[]): Promise<string[]> {
-    const plans = starts.map(({ workflow, input }) => planExecution(workflow, input));
+    const plans = planExecutions(starts);
+    await this.writeExecutions(plans);
+    return plans.map((p) => p.row.id);
+  }
+
+  /**
+   * Inserts planned executions and their tasks: roots Ready (or Skipped, as their trigger rule
+   * says on the input), the others NotStarted. All those without a skipped root go in one
+   * statement; one with a skipped root takes a transaction of its own (the skip must reach its
+   * dependents). Idempotent, so a write whose commit was not heard can be retried: the ids are
+   * the plan's, and an execution already there is left as it is.
+   */
+  async writeExecutions(plans: readonly ExecutionPlan[]): Promise<void> {
     const simple = plans.filter((p) => p.skipped.length === 0);
     if (simple.length > 0) {
       await this.#store.insertExecutions(
@@ -104,7 +111,7 @@ export class Transitions {
     }
     for (const plan of plans.filter((p) => p.skipped.length > 0)) {
       await this.#store.transaction(async (tx) => {
-        await this.#store.insertWorkflow(tx, { ...plan.row, status: 'Running' });
+        if (!(await this.#store.insertWorkflow(tx, { ...plan.row, status: 'Running' }))) return; // written already
         await this.#store.insertTasks(
           tx,
           plan.tasks.map((t) => ({ ...t, ...(t.status === 'Skipped' ? { completed_at: tx.fn.now() } : {}) })),
@@ -112,7 +119,6 @@ export class Transitions {
         await this.#advance(tx, plan.workflow, plan.row.input, plan.row.id, plan.skipped, plan.events);
       });
     }
-    return plans.map((p) => p.row.id);
   }
 
   /**
@@ -125,7 +131,7 @@ export class Transitions {
   async applyOutcomes(settlements: readonly Settlement[]): Promise<SettlementResult[]> {
     return this.#store.transaction(async (tx) => {
       const workflowIds = [...new Set(settlements.map((s) => s.claim.workflow_execution_id))].sort();
-      const inputs = await this.#store.lockWorkflows(tx, workflowIds);
+      const workflows = await this.#store.lockWorkflows(tx, workflowIds);
       const states = await this.#store.taskStates(
         tx,
         settlements.map((s) => s.claim.id),
@@ -134,10 +140,18 @@ export class Transitions {
       const completed: { id: string; claim_token: string; output: unknown; deferrals: number; deferred_ms: number }[] =
         [];
       const lost = new Set<string>();
+      const settledAlready = new Set<string>();
       const ended = new Map<string, { workflow: Workflow; list: Ended[] }>();
       for (const { claim, workflow, outcome } of settlements) {
         const row = states.get(claim.id);
         const task = workflow.task(claim.task_id);
+        if (row !== undefined && row.status !== 'Running' && row.claim_token === claim.claim_token) {
+          // Settled under this very claim: by this write, retried after its commit went unheard.
+          // (A sweep could also have reset it, if this runner's lease lapsed at that moment:
+          // then the task runs again elsewhere and this run's result is dropped all the same.)
+          settledAlready.add(claim.id);
+          continue;
+        }
         if (row?.status !== 'Running' || row.claim_token !== claim.claim_token || task === undefined) {
           lost.add(claim.id);
           continue;
@@ -170,16 +184,21 @@ export class Transitions {
       await this.#store.completeTasks(tx, completed);
       const counts: EndedCount[] = [];
       for (const [executionId, { workflow, list }] of ended) {
-        const input = inputs.get(executionId) ?? {};
+        const input = workflows.get(executionId)?.input ?? {};
         const skipped = await this.#follow(tx, workflow, input, executionId, list, events);
         const failed = list.filter((e) => e.status === 'Failed').length;
         counts.push({ executionId, workflow, input, ended: list.length + skipped, failed });
       }
       const finished = await this.#countAndFinish(tx, counts, events);
       await this.#store.insertEvents(tx, events);
-      return settlements.map(({ claim }) =>
-        lost.has(claim.id) ? 'lost' : finished.has(claim.workflow_execution_id) ? 'ended' : 'recorded',
-      );
+      return settlements.map(({ claim }) => {
+        if (lost.has(claim.id)) return 'lost';
+        const id = claim.workflow_execution_id;
+        const status = workflows.get(id)?.status;
+        const ended =
+          finished.has(id) || (settledAlready.has(claim.id) && (status === 'Completed' || status === 'Failed'));
+        return ended ? 'ended' : 'recorded';
+      });
     });
   }
 
@@ -357,7 +376,16 @@ function storableOrError(output: unknown): unknown {
   }
 }
 
-/** The rows and events that start one execution. */
+/** The rows and events that start one execution, ids included. */
+export type ExecutionPlan = ReturnType<typeof planExecution>;
+
+/** Plans executions: their ids are chosen here, once, so that writing them can be retried. */
+export function planExecutions(
+  starts: readonly { workflow: Workflow; input: Record<string, unknown> }[],
+): ExecutionPlan[] {
+  return starts.map(({ workflow, input }) => planExecution(workflow, input));
+}
+
 function planExecution(workflow: Workflow, input: Record<string, unknown>) {
   const id = newExecutionId();
   const tasks = workflow.tasks.map((task) => {

@@ -29,6 +29,9 @@ export interface Database {
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** The shortest bound on a statement, connecting included (a busy machine is not a dead database). */
+const MIN_STATEMENT_TIMEOUT_MS = 1_000;
+
 /** Validates a schema name: it is used as an SQL identifier. */
 export function validateSchema(schema: unknown): string {
   if (typeof schema !== 'string' || !SCHEMA.test(schema)) {
@@ -41,7 +44,12 @@ export function validateSchema(schema: unknown): string {
  * Opens the database. `owner` (a runner id) takes the lock of an embedded data directory, so a
  * second process cannot open it while the first lives (`EmbeddedDatabaseInUseError`).
  */
-export function openDatabase(option: DatabaseOption | undefined, poolSize: number, owner: string): Database {
+export function openDatabase(
+  option: DatabaseOption | undefined,
+  poolSize: number,
+  owner: string,
+  timeoutMs = 30_000,
+): Database {
   if (option === undefined || (typeof option === 'object' && 'embedded' in option)) {
     const dataDir = option?.dataDir;
     const unlock = dataDir === undefined ? () => undefined : lockDataDir(dataDir, owner);
@@ -63,7 +71,15 @@ export function openDatabase(option: DatabaseOption | undefined, poolSize: numbe
     if (!/^postgres(ql)?:\/\//.test(option)) {
       throw new InvalidArgumentError('database', 'a postgres:// connection string', redact(option));
     }
-    const knex = knexModule.knex({ client: 'pg', connection: option, pool: { min: 0, max: poolSize } });
+    // A database that stops answering must fail a statement, not hang it: the write deadline
+    // is enforced between failed attempts, so every attempt needs a bound of its own.
+    const bound = Math.max(timeoutMs, MIN_STATEMENT_TIMEOUT_MS);
+    const knex = knexModule.knex({
+      client: 'pg',
+      connection: { connectionString: option, connectionTimeoutMillis: bound, query_timeout: bound, keepAlive: true },
+      pool: { min: 0, max: poolSize },
+      acquireConnectionTimeout: bound,
+    });
     return { knex, embedded: false, close: () => knex.destroy() };
   }
   if (typeof option === 'function' && typeof (option as Knex).raw === 'function') {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
   TaskSubStatus,
+  WorkflowStatus,
   WorkflowRow,
   TaskRow,
   ClaimedTask,
@@ -40,11 +41,17 @@ export class Store {
     return db.withSchema(this.schema).table(table);
   }
 
+  /** Inserts a workflow execution unless one with its id exists; returns whether it did. */
   async insertWorkflow(
     tx: Knex.Transaction,
     row: Pick<WorkflowRow, 'id' | 'workflow_name' | 'status' | 'input'> & { open_tasks: number },
-  ): Promise<void> {
-    await this.#table(tx, 'workflow_executions').insert({ ...row, input: JSON.stringify(row.input) });
+  ): Promise<boolean> {
+    const inserted = await this.#table(tx, 'workflow_executions')
+      .insert({ ...row, input: JSON.stringify(row.input) })
+      .onConflict('id')
+      .ignore()
+      .returning('id');
+    return inserted.length > 0;
   }
 
   async insertTasks(
@@ -61,7 +68,8 @@ export class Store {
 
   /**
    * Inserts workflow executions, their tasks and their first events in one statement (atomic on
-   * its own, so no transaction round trips): the common start of workflows.
+   * its own, so no transaction round trips): the common start of workflows. An execution whose
+   * id exists already is skipped with its tasks and events (a retried write that had landed).
    */
   async insertExecutions(
     workflows: readonly (Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & { open_tasks: number })[],
@@ -78,12 +86,17 @@ export class Store {
          INSERT INTO ??.workflow_executions (id, workflow_name, status, input, open_tasks)
          SELECT id, workflow_name, 'Running', input, open_tasks
          FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[]) AS x(id, workflow_name, input, open_tasks)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id
        ), t AS (
          INSERT INTO ??.task_executions (id, workflow_execution_id, workflow_name, task_id, status, max_attempts)
          SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[])
+           AS x(id, workflow_execution_id, workflow_name, task_id, status, max_attempts)
+         WHERE x.workflow_execution_id IN (SELECT id FROM w)
        ), e AS (
          INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
-         SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[])
+         SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[]) AS x(workflow_execution_id, task_execution_id, event_type)
+         WHERE x.workflow_execution_id IN (SELECT id FROM w)
        )
        SELECT pg_notify(?, ?) WHERE ?::boolean`,
       [
@@ -209,13 +222,16 @@ export class Store {
     return row === undefined ? undefined : { input: row.workflow_input, task: row };
   }
 
-  /** Locks several workflows' rows, in id order (so two batches never deadlock); their inputs. */
-  async lockWorkflows(tx: Knex.Transaction, ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-    const result = await tx.raw<{ rows: { id: string; input: Record<string, unknown> }[] }>(
-      `SELECT id, input FROM ??.workflow_executions WHERE id = ANY(?) ORDER BY id FOR UPDATE`,
+  /** Locks several workflows' rows, in id order (so two batches never deadlock); their inputs and states. */
+  async lockWorkflows(
+    tx: Knex.Transaction,
+    ids: readonly string[],
+  ): Promise<Map<string, { input: Record<string, unknown>; status: WorkflowStatus }>> {
+    const result = await tx.raw<{ rows: { id: string; input: Record<string, unknown>; status: WorkflowStatus }[] }>(
+      `SELECT id, input, status FROM ??.workflow_executions WHERE id = ANY(?) ORDER BY id FOR UPDATE`,
       [this.schema, [...ids]],
     );
-    return new Map(result.rows.map((r) => [r.id, r.input]));
+    return new Map(result.rows.map((r) => [r.id, r]));
   }
 
   /**

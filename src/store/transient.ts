@@ -28,7 +28,9 @@ export function isTransient(error: unknown): boolean {
   }
   return (
     error.name === 'KnexTimeoutError' ||
-    /Connection terminated|connection is closed|Client has encountered a connection error/i.test(error.message)
+    /Connection terminated|connection is closed|Client has encountered a connection error|Query read timeout|timeout exceeded when trying to connect/i.test(
+      error.message,
+    )
   );
 }
 

@@ -172,11 +172,13 @@ export class CellTaskHandle implements TaskHandle {
 
 /**
  * Ends a deferral early: on abort of any of its signals, or at its deadline. Owns one timer
- * and its listeners, and removes them in `dispose` so nothing outlives the deferral.
+ * and its listeners, and removes them in `dispose` so nothing outlives the deferral. A parked
+ * run holds one of these for as long as it waits, so it keeps no controller of its own: the
+ * poller registers the one callback to call.
  */
 class DeferralStop {
-  readonly #controller = new AbortController();
   readonly #cleanups: (() => void)[] = [];
+  #onStop: (() => void) | null = null;
   error: Error | null = null;
 
   constructor(signals: readonly (AbortSignal | undefined)[], timeoutMs: number | undefined) {
@@ -196,11 +198,14 @@ class DeferralStop {
     }
   }
 
-  get signal(): AbortSignal {
-    return this.#controller.signal;
+  /** Calls `callback` once the deferral stops (at once if it has). */
+  whenStopped(callback: () => void): void {
+    this.#onStop = callback;
+    if (this.error !== null) callback();
   }
 
   dispose(): void {
+    this.#onStop = null;
     for (const cleanup of this.#cleanups) cleanup();
     this.#cleanups.length = 0;
   }
@@ -208,23 +213,47 @@ class DeferralStop {
   #stop(error: Error): void {
     if (this.error !== null) return;
     this.error = error;
-    this.#controller.abort(error);
+    this.#onStop?.();
   }
 }
 
-/** Polls until the condition holds (null) or the deferral stops (the error to throw). */
-async function pollUntil(condition: DeferCondition, intervalMs: number, stop: DeferralStop): Promise<Error | null> {
-  for (;;) {
-    await sleep(intervalMs, stop.signal);
-    if (stop.error !== null) return stop.error;
-    let holds: boolean;
-    try {
-      holds = await untilStopped(evaluate(condition), stop);
-    } catch (error) {
-      return stop.error ?? (error as Error);
-    }
-    if (holds) return null;
-  }
+/**
+ * Polls every `intervalMs` until the condition holds (null) or the deferral stops (the error
+ * to throw). Cheap while parked, since a run may wait for hours beside 100,000 others: one
+ * timer, re-armed after each poll, and one promise for the whole wait. The condition is called
+ * directly and awaited only when it returns a promise; one that hangs loses to the stop.
+ */
+function pollUntil(condition: DeferCondition, intervalMs: number, stop: DeferralStop): Promise<Error | null> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const next = (holds: unknown): void => {
+      if (holds === true) finish(null);
+      else if (!settled) timer.refresh();
+    };
+    const fail = (error: unknown): void => finish(new DeferConditionError(error));
+    const poll = (): void => {
+      let result: unknown;
+      try {
+        result = condition();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+        Promise.resolve(result).then(next, fail);
+      } else {
+        next(result);
+      }
+    };
+    const timer = setTimeout(poll, intervalMs);
+    stop.whenStopped(() => finish(stop.error));
+  });
 }
 
 async function evaluate(condition: DeferCondition): Promise<boolean> {
@@ -233,29 +262,6 @@ async function evaluate(condition: DeferCondition): Promise<boolean> {
   } catch (error) {
     throw new DeferConditionError(error);
   }
-}
-
-/** Settles with `promise`, or rejects as soon as the deferral stops (an async condition may hang). */
-function untilStopped<T>(promise: Promise<T>, stop: DeferralStop): Promise<T> {
-  if (stop.error !== null) return Promise.reject(stop.error);
-  return new Promise<T>((resolve, reject) => {
-    const onStop = (): void => reject(stop.error ?? new DeferAbortedError('stopped'));
-    stop.signal.addEventListener('abort', onStop, { once: true });
-    promise.then(resolve, reject).finally(() => stop.signal.removeEventListener('abort', onStop));
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function validateDeferArguments(
