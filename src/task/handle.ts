@@ -114,12 +114,18 @@ export class CellTaskHandle implements TaskHandle {
       }
       // Release first, before the bookkeeping below, so the slot goes to other work sooner.
       this.#release();
-      const stop = new DeferralStop([this.signal, signal], timeoutMs);
+      // A cancellation stops the deferral: through `handle.signal` if the task made one, else
+      // through a watcher of the CONTROL word of this deferral's own (cheaper for parked runs:
+      // no AbortController that nothing else reads).
+      const stop = new DeferralStop([this.#cancel?.signal, signal], timeoutMs);
+      if (this.#cancel === null) this.#watchCancelDuring(stop);
       let failure: Error | null = null;
       try {
         failure = await pollUntil(condition, pollIntervalMs, stop);
       } finally {
         stop.dispose();
+        // Wake this deferral's CONTROL watcher, if any, so it ends with the deferral.
+        Atomics.notify(this.#cell, CONTROL);
         await this.#reclaim();
       }
       if (failure !== null) throw failure;
@@ -159,6 +165,17 @@ export class CellTaskHandle implements TaskHandle {
     if (Atomics.load(this.#cell, STATE) === ACTIVE) this.#slot = 'held';
   }
 
+  /** Stops `stop` when the run is cancelled; ends with the deferral (`stop.disposed`). */
+  #watchCancelDuring(stop: DeferralStop): void {
+    void waitForNotify(this.#cell, CONTROL, NONE).then(() => {
+      if (Atomics.load(this.#cell, CONTROL) === CANCELLED) {
+        stop.cancel(new DeferAbortedError(new TaskAbortedError(this.#taskId, 'the run was cancelled')));
+      } else if (!stop.disposed && !this.#finished) {
+        this.#watchCancelDuring(stop);
+      }
+    });
+  }
+
   #watchForCancel(controller: AbortController): void {
     void waitForNotify(this.#cell, CONTROL, NONE).then(() => {
       if (Atomics.load(this.#cell, CONTROL) === CANCELLED) {
@@ -180,6 +197,7 @@ class DeferralStop {
   readonly #cleanups: (() => void)[] = [];
   #onStop: (() => void) | null = null;
   error: Error | null = null;
+  disposed = false;
 
   constructor(signals: readonly (AbortSignal | undefined)[], timeoutMs: number | undefined) {
     for (const signal of signals) {
@@ -204,7 +222,13 @@ class DeferralStop {
     if (this.error !== null) callback();
   }
 
+  /** Stops the deferral with `error` (the run was cancelled). */
+  cancel(error: Error): void {
+    this.#stop(error);
+  }
+
   dispose(): void {
+    this.disposed = true;
     this.#onStop = null;
     for (const cleanup of this.#cleanups) cleanup();
     this.#cleanups.length = 0;
