@@ -7,12 +7,22 @@
  */
 import { defer } from './defer.js';
 import { handshake } from './handshake.js';
+import { memory } from './memory.js';
 import { overhead } from './overhead.js';
+import { parked } from './parked.js';
 import { persist } from './persist.js';
 import { scale } from './scale.js';
 import { type SuiteResult, passes, printTable, writeResult } from './report.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { overhead, handshake, defer, persist, scale };
+const SUITES: Record<string, () => Promise<SuiteResult>> = {
+  overhead,
+  handshake,
+  defer,
+  persist,
+  scale,
+  parked,
+  memory,
+};
 
 function usage(): string {
   return `usage: node dist/benchmarks/run.js [${Object.keys(SUITES).join(' | ')} ...]\n  no suite: run them all`;
