@@ -1,0 +1,42 @@
+// `slotwise bench`: runs benchmark suites one after another, with progress on stderr, a table
+// each on stdout, and each suite's JSON result written by benchmarks/report.ts (and copied to
+// --json-dir when given).
+import { copyFile, mkdir } from 'node:fs/promises';
+import { basename, join as joinPath } from 'node:path';
+import { startProgress } from './progress.js';
+import { SUITES, SUITE_NAMES, type SuiteName } from './suites.js';
+
+export interface BenchFlags {
+  readonly jsonDir?: string;
+  readonly database?: string;
+}
+
+export async function benchCommand(names: readonly SuiteName[], flags: BenchFlags): Promise<void> {
+  // The suites that need PostgreSQL read DATABASE_URL when they load (and their children inherit it).
+  if (flags.database !== undefined) process.env.DATABASE_URL = flags.database;
+  const { passes, printTable, writeResult } = await import('../../benchmarks/report.js');
+  const run = names.length > 0 ? [...new Set(names)] : SUITE_NAMES;
+  if (flags.jsonDir !== undefined) await mkdir(flags.jsonDir, { recursive: true });
+  let missed = 0;
+  for (const [index, name] of run.entries()) {
+    const progress = startProgress(name, index, run.length);
+    let result;
+    try {
+      result = await SUITES[name]();
+    } catch (error) {
+      progress.done('failed');
+      throw error;
+    }
+    const seconds = progress.done('done');
+    printTable(name, result);
+    let file = await writeResult(name, result);
+    if (flags.jsonDir !== undefined) {
+      const copy = joinPath(flags.jsonDir, basename(file));
+      await copyFile(file, copy);
+      file = copy;
+    }
+    console.log(`(${seconds.toFixed(1)} s) wrote ${file}`);
+    missed += result.targets.filter((target) => !passes(target, result.metrics)).length;
+  }
+  console.log(missed > 0 ? `\n${String(missed)} target(s) missed` : '\nevery target met');
+}

@@ -1,0 +1,66 @@
+// The database a command works on: from --database or DATABASE_URL (the embedded database would
+// be empty and gone at exit, so one of them is required), opened with a short timeout and
+// checked at once, so that an unreachable server fails in about two seconds and says so.
+import { type Database, openDatabase, redact, validateSchema } from '../store/database.js';
+import { CliError } from './errors.js';
+
+/** How long connecting (and each statement) may take before the database counts as unreachable. */
+export const CONNECT_TIMEOUT_MS = 2_000;
+
+export interface DatabaseFlags {
+  readonly database?: string;
+  readonly schema: string;
+}
+
+export interface OpenedDatabase {
+  readonly database: Database;
+  readonly schema: string;
+  /** The connection string with its password hidden. */
+  readonly shown: string;
+}
+
+/** Opens the database the flags (or DATABASE_URL) name and checks that it answers. */
+export async function openFromFlags(flags: DatabaseFlags, command: string): Promise<OpenedDatabase> {
+  const url = flags.database ?? process.env.DATABASE_URL;
+  if (url === undefined || url === '') {
+    throw new CliError(`slotwise ${command}: no database: give --database URL or set DATABASE_URL`, 2);
+  }
+  let schema: string;
+  let database: Database;
+  try {
+    schema = validateSchema(flags.schema);
+    database = openDatabase(url, 2, `slotwise-${command}`, CONNECT_TIMEOUT_MS);
+  } catch (error) {
+    throw new CliError(`slotwise ${command}: ${(error as Error).message}`, 2);
+  }
+  const shown = redact(url);
+  quietWarnings(database);
+  try {
+    await database.knex.raw('select 1');
+  } catch (error) {
+    await database.close();
+    throw new CliError(`slotwise ${command}: database ${shown} is unreachable: ${hidePassword(error, url)}`, 1);
+  }
+  return { database, schema, shown };
+}
+
+/** An error's message, with the URL's password (if any) masked wherever it appears. */
+export function hidePassword(error: unknown, url: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // not a URL: redact() already hid what it could in the parts we print
+  }
+  return password === '' ? message : message.split(password).join('***');
+}
+
+/**
+ * Keeps knex's warnings (e.g. "Acquire connection error" with a stack, on stdout) out of the
+ * command's output: the command reports the failure itself, once.
+ */
+function quietWarnings(database: Database): void {
+  const logger = (database.knex.client as { logger?: { _warn?: (message: string) => void } }).logger;
+  if (logger !== undefined) logger._warn = () => undefined;
+}

@@ -1,0 +1,84 @@
+// The commands and their flags (commander). Usage errors (a bad flag, an unknown command or
+// suite) print the message and the usage on stderr and throw a CommanderError with exit code 2.
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { benchCommand } from './bench.js';
+import { demoCommand } from './demo.js';
+import { migrateCommand } from './migrate.js';
+import { statusCommand } from './status.js';
+import { CliError } from './errors.js';
+import { SUITE_NAMES } from './suites.js';
+
+const DEFAULT_SCHEMA = 'slotwise';
+const DEFAULT_LIMIT = 20;
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
+}
+
+/** A command's action whose usage errors (CliError with exit code 2) print that command's usage. */
+function action<A extends unknown[]>(run: (...args: A) => Promise<void>) {
+  return async function (this: Command, ...args: A): Promise<void> {
+    try {
+      await run(...args);
+    } catch (error) {
+      if (error instanceof CliError && error.exitCode === 2) this.error(error.message, { exitCode: 2 });
+      throw error;
+    }
+  };
+}
+
+const databaseOption = (): Option =>
+  new Option('--database <url>', 'PostgreSQL connection string (default: $DATABASE_URL)');
+const schemaOption = (): Option =>
+  new Option('--schema <name>', "slotwise's schema in that database").default(DEFAULT_SCHEMA);
+
+/** Builds the `slotwise` program; `setExitCode` receives the outcome of a command that ran. */
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('slotwise')
+    .description('Benchmarks, the demo, and the state of workflows in a slotwise database.')
+    .exitOverride((error) => {
+      throw error.exitCode === 0 ? error : new CommanderError(2, error.code, error.message);
+    })
+    .showHelpAfterError()
+    .allowExcessArguments(false);
+
+  program
+    .command('migrate')
+    .description("Apply slotwise's migrations to a schema (or list applied and pending ones).")
+    .addOption(databaseOption())
+    .addOption(schemaOption())
+    .option('--status', 'list applied and pending migrations; change nothing')
+    .action(action(migrateCommand));
+
+  program
+    .command('status')
+    .description('Show the newest workflow executions in a schema and their tasks.')
+    .addOption(databaseOption())
+    .addOption(schemaOption())
+    .option('--workflow <id>', 'only this workflow execution')
+    .addOption(
+      new Option('--limit <n>', 'at most this many workflow executions')
+        .argParser(positiveInteger)
+        .default(DEFAULT_LIMIT),
+    )
+    .addOption(new Option('--json', 'print one JSON document').conflicts('watch'))
+    .option('--watch', 'redraw every second until Ctrl-C')
+    .action(action(statusCommand));
+
+  program
+    .command('bench')
+    .description('Run benchmark suites (all when none is named), print their tables, write their JSON results.')
+    .addArgument(new Argument('[suite...]', 'suites to run').choices(SUITE_NAMES))
+    .option('--json-dir <dir>', 'also copy each JSON result into this folder')
+    .addOption(new Option('--database <url>', 'PostgreSQL for the persist and scale suites (default: $DATABASE_URL)'))
+    .action(action(benchCommand));
+
+  program
+    .command('demo')
+    .description('Run the demo: deferred tasks give their slots back while CPU work uses them.')
+    .action(async () => setExitCode(await demoCommand()));
+
+  return program;
+}

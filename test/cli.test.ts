@@ -1,0 +1,185 @@
+// The `slotwise` command, run as a child process: usage and exit codes, migrate and status on
+// the local PostgreSQL (left out when it is unreachable), and an unreachable database.
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { Runner } from '../src/index.js';
+import { backends, dropSchema, freshSchema, TEST_DATABASE_URL, type Backend } from './db.js';
+import { mergeWorkflow } from './fixtures/runner-tasks.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+interface Outcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `slotwise ...args`; resolves whatever its exit code. */
+function slotwise(...args: string[]): Promise<Outcome> {
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('slotwise command', function () {
+  this.timeout(60_000);
+
+  describe('usage', () => {
+    for (const command of ['migrate', 'status', 'bench', 'demo']) {
+      it(`${command} --help shows its usage and exits 0`, async () => {
+        const { code, stdout } = await slotwise(command, '--help');
+        expect(code).to.equal(0);
+        expect(stdout).to.contain(`Usage: slotwise ${command}`);
+      });
+    }
+
+    it('--help lists every command', async () => {
+      const { code, stdout } = await slotwise('--help');
+      expect(code).to.equal(0);
+      for (const command of ['migrate', 'status', 'bench', 'demo']) expect(stdout).to.contain(command);
+    });
+
+    it('a bad flag exits 2 with the usage on stderr', async () => {
+      const { code, stdout, stderr } = await slotwise('status', '--bogus');
+      expect(code).to.equal(2);
+      expect(stderr).to.contain("unknown option '--bogus'").and.to.contain('Usage: slotwise status');
+      expect(stdout).to.equal('');
+    });
+
+    it('an unknown suite exits 2 and names the suites', async () => {
+      const { code, stderr } = await slotwise('bench', 'nope');
+      expect(code).to.equal(2);
+      expect(stderr).to.contain("'nope'").and.to.contain('overhead').and.to.contain('Usage: slotwise bench');
+    });
+
+    it('an unknown command exits 2', async () => {
+      const { code, stderr } = await slotwise('frobnicate');
+      expect(code).to.equal(2);
+      expect(stderr).to.contain("unknown command 'frobnicate'");
+    });
+
+    it('migrate without --database or DATABASE_URL exits 2 and says what is missing', async () => {
+      const { code, stderr } = await slotwise('migrate');
+      expect(code).to.equal(2);
+      expect(stderr).to.contain('no database').and.to.contain('Usage: slotwise migrate');
+    });
+
+    it('a bad schema name exits 2', async () => {
+      const { code } = await slotwise('status', '--database', TEST_DATABASE_URL, '--schema', 'Bad-Name');
+      expect(code).to.equal(2);
+    });
+  });
+
+  it('an unreachable database exits 1, says so, and never shows the password', async () => {
+    for (const command of ['migrate', 'status']) {
+      const { code, stdout, stderr } = await slotwise(command, '--database', 'postgres://u:hunter2@127.0.0.1:1/x');
+      expect(code).to.equal(1);
+      expect(stderr).to.contain('unreachable').and.to.contain('postgres://u:***@127.0.0.1:1/x');
+      expect(stdout + stderr).not.to.contain('hunter2');
+    }
+  });
+
+  describe('on PostgreSQL', function () {
+    let postgres: Backend | undefined;
+    let schema = '';
+
+    before(async function () {
+      postgres = (await backends()).find((b) => b.name === 'postgres');
+      if (postgres === undefined) this.skip();
+    });
+
+    beforeEach(() => {
+      schema = freshSchema('cli');
+    });
+
+    afterEach(async function () {
+      if (postgres !== undefined) await dropSchema(postgres.knex(), schema, this.currentTest?.state === 'passed');
+    });
+
+    it('migrate applies every migration; migrate --status then reports nothing pending', async () => {
+      const migrated = await slotwise('migrate', '--database', TEST_DATABASE_URL, '--schema', schema);
+      expect(migrated.code, migrated.stderr).to.equal(0);
+      expect(migrated.stdout).to.contain(`schema ${schema}`).and.to.contain(', 0 pending');
+      const status = await slotwise('migrate', '--status', '--database', TEST_DATABASE_URL, '--schema', schema);
+      expect(status.code, status.stderr).to.equal(0);
+      expect(status.stdout).to.match(/applied {2}001_create_tables/);
+      expect(status.stdout).not.to.match(/pending {2}/);
+      expect(status.stdout).to.contain(', 0 pending');
+    });
+
+    it('status --watch redraws until Ctrl-C, then exits 0', async () => {
+      expect((await slotwise('migrate', '--database', TEST_DATABASE_URL, '--schema', schema)).code).to.equal(0);
+      const child = spawn(process.execPath, [
+        MAIN,
+        'status',
+        '--watch',
+        '--database',
+        TEST_DATABASE_URL,
+        '--schema',
+        schema,
+      ]);
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const reports = (): number => stdout.split('0 workflow execution(s)').length - 1;
+      while (reports() < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      child.kill('SIGINT');
+      expect(await exited).to.equal(0);
+    });
+
+    it('status --json shows a workflow that ran and its tasks; status shows them as text', async () => {
+      const runner = new Runner({ database: postgres?.knex(), schema, threads: 1, maxConcurrentTasks: 1 });
+      let id: string;
+      try {
+        const result = await runner.execute(mergeWorkflow);
+        expect(result.status).to.equal('Completed');
+        id = result.id;
+      } finally {
+        await runner.close();
+      }
+      const json = await slotwise('status', '--json', '--database', TEST_DATABASE_URL, '--schema', schema);
+      expect(json.code, json.stderr).to.equal(0);
+      const document = JSON.parse(json.stdout) as {
+        schema: string;
+        workflows: { id: string; name: string; status: string; tasks: Record<string, unknown>[] }[];
+      };
+      expect(document.schema).to.equal(schema);
+      expect(document.workflows).to.have.length(1);
+      const [workflow] = document.workflows;
+      expect(workflow).to.include({ id, name: 'merge', status: 'Completed' });
+      expect(workflow?.tasks.map((t) => t.taskId).sort()).to.deep.equal(['join', 'left', 'right']);
+      for (const task of workflow?.tasks ?? []) {
+        expect(task).to.include({ status: 'Completed', subStatus: null, attempt: 1, deferrals: 0, claimedBy: null });
+        expect(task.deferredMs).to.be.a('number');
+      }
+
+      const text = await slotwise('status', '--workflow', id, '--database', TEST_DATABASE_URL, '--schema', schema);
+      expect(text.code, text.stderr).to.equal(0);
+      expect(text.stdout)
+        .to.contain(id)
+        .and.to.contain('sub-state')
+        .and.to.match(/join\s+Completed/);
+
+      const unknown = '00000000-0000-0000-0000-000000000000';
+      const missing = await slotwise(
+        'status',
+        '--workflow',
+        unknown,
+        '--database',
+        TEST_DATABASE_URL,
+        '--schema',
+        schema,
+      );
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr).to.contain(`no workflow execution ${unknown}`);
+    });
+  });
+});
