@@ -28,6 +28,14 @@ export type {
   TaskFinishedEvent,
   TaskFailedEvent,
 } from './executor/events.js';
+export {
+  TimelineRecorder,
+  type Timeline,
+  type TimelineLane,
+  type TimelineActiveSpan,
+  type TimelineParkedSpan,
+} from './observe/timeline.js';
+export { renderTimelineSvg, type TimelineSvgOptions } from './observe/timeline-svg.js';
 export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
