@@ -13,7 +13,7 @@
  * a few rounds (order rotated, the machine is noisy) and the median is kept. Each round also
  * checks that all eight waiting tasks completed, after their time, and none failed.
  */
-import { Executor } from '../src/index.js';
+import { Executor, type Timeline, TimelineRecorder } from '../src/index.js';
 import type { SuiteResult } from './report.js';
 import { epochNow, median } from './stats.js';
 import { deferUntilTime, holdUntilTime, spin } from './tasks.js';
@@ -38,11 +38,14 @@ interface ModeRun {
   readonly waitersDoneMs: number;
 }
 
-async function runMode(mode: Mode): Promise<ModeRun> {
+/** With `record`, also the slot timeline of the run (its listeners cost a little: not for measured runs). */
+async function runMode(mode: Mode, record = false): Promise<ModeRun & { timeline?: Timeline }> {
   const executor = new Executor({ threads: THREADS, maxConcurrentTasks: THREADS });
+  let recorder: TimelineRecorder | null = null;
   try {
     // Before the clock starts: both threads up and the task module imported on each.
     await Promise.all(Array.from({ length: 2 * THREADS }, () => executor.run(spin, 1_000)));
+    if (record) recorder = TimelineRecorder.attach(executor);
 
     const start = performance.now();
     const until = epochNow() + WAIT_MS;
@@ -58,8 +61,10 @@ async function runMode(mode: Mode): Promise<ModeRun> {
     const outcomes = await Promise.allSettled(waiters);
     const doneAt = outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value.endedAt >= until ? [o.value.at] : []));
     const waitersDoneMs = doneAt.length === 0 ? Number.NaN : Math.max(...doneAt) - start;
-    return { cpuDoneMs, waitersCompleted: doneAt.length, waitersDoneMs };
+    const run = { cpuDoneMs, waitersCompleted: doneAt.length, waitersDoneMs };
+    return recorder === null ? run : { ...run, timeline: recorder.timeline() };
   } finally {
+    recorder?.detach();
     await executor.close();
   }
 }
@@ -77,7 +82,10 @@ export async function defer(): Promise<SuiteResult> {
   const deferMs = cpuDone('defer');
   const holdMs = cpuDone('hold');
   const cpuOnlyMs = cpuDone('cpu_only');
+  // One more deferUntil run, not measured, for the report's picture of the slots.
+  const { timeline } = await runMode('defer', true);
   return {
+    ...(timeline === undefined ? {} : { timeline }),
     metrics: {
       cpu_done_ms_defer: deferMs,
       cpu_done_ms_hold: holdMs,

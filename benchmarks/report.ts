@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { Timeline } from '../src/index.js';
 import { machineInfo } from './machine.js';
 import { round } from './stats.js';
 
@@ -14,6 +15,18 @@ export interface Target {
 export interface SuiteResult {
   readonly metrics: Record<string, number>;
   readonly targets: readonly Target[];
+  /** Who held which slot when, in one run of the suite (the defer suite records one). */
+  readonly timeline?: Timeline;
+}
+
+/** A suite's result as `writeResult` saves it. */
+export interface SavedResult {
+  readonly suite: string;
+  readonly machine: Record<string, unknown>;
+  readonly date: string;
+  readonly metrics: Record<string, number>;
+  readonly targets: Record<string, { readonly op: Target['op']; readonly value: number; readonly pass: boolean }>;
+  readonly timeline?: Timeline;
 }
 
 /** Compiled to dist/benchmarks/report.js: two levels up is the repository root. */
@@ -66,8 +79,23 @@ export async function writeResult(suite: string, result: SuiteResult): Promise<s
   const targets = Object.fromEntries(
     result.targets.map((t) => [t.metric, { op: t.op, value: t.value, pass: passes(t, result.metrics) }]),
   );
-  const body = { suite, machine: machineInfo(), date: new Date().toISOString(), metrics, targets };
+  const body: SavedResult = {
+    suite,
+    machine: { ...machineInfo() },
+    date: new Date().toISOString(),
+    metrics,
+    targets,
+    ...(result.timeline === undefined ? {} : { timeline: result.timeline }),
+  };
   const file = new URL(`${suite}.json`, RESULTS_DIR);
   await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
   return fileURLToPath(file);
+}
+
+/** Every saved result in the results folder, by suite name. */
+export async function readResults(): Promise<SavedResult[]> {
+  const names = (await readdir(RESULTS_DIR)).filter((name) => name.endsWith('.json')).sort();
+  return Promise.all(
+    names.map(async (name) => JSON.parse(await readFile(new URL(name, RESULTS_DIR), 'utf8')) as SavedResult),
+  );
 }

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { Runner } from '../src/index.js';
 import { backends, dropSchema, freshSchema, TEST_DATABASE_URL, type Backend } from './db.js';
 import { mergeWorkflow } from './fixtures/runner-tasks.js';
+import { comparisonLines } from '../src/cli/compare.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -26,6 +27,18 @@ function slotwise(...args: string[]): Promise<Outcome> {
     });
   });
 }
+
+describe('bench --compare, the table', () => {
+  it('shows each figure beside the earlier one, with the change in per cent', () => {
+    const earlier = { suite: 'overhead', metrics: { noop_ratio: 1, noop_executor_per_s: 20_000 } };
+    const lines = comparisonLines('overhead', { noop_ratio: 1.1, noop_executor_per_s: 19_000, fresh: 3 }, earlier);
+    expect(lines[0]).to.equal('compared with the earlier overhead run:');
+    expect(lines.find((l) => l.startsWith('noop_ratio'))).to.match(/1\s+1\.100\s+\+10\.0%$/);
+    expect(lines.find((l) => l.startsWith('noop_executor_per_s'))).to.match(/20000\s+19000\s+-5\.0%$/);
+    expect(lines.find((l) => l.startsWith('fresh'))).to.match(/-\s+3\s+new$/);
+    expect(comparisonLines('defer', {}, undefined)).to.deep.equal(['(no earlier defer result to compare with)']);
+  });
+});
 
 describe('slotwise command', function () {
   this.timeout(60_000);
@@ -56,6 +69,12 @@ describe('slotwise command', function () {
       const { code, stderr } = await slotwise('bench', 'nope');
       expect(code).to.equal(2);
       expect(stderr).to.contain("'nope'").and.to.contain('overhead').and.to.contain('Usage: slotwise bench');
+    });
+
+    it('bench --compare with a path that holds no result exits 2 before running anything', async () => {
+      const { code, stderr } = await slotwise('bench', 'overhead', '--compare', '/nonexistent/earlier.json');
+      expect(code).to.equal(2);
+      expect(stderr).to.contain('--compare: no such file or folder: /nonexistent/earlier.json');
     });
 
     it('an unknown command exits 2', async () => {

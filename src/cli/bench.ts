@@ -1,14 +1,17 @@
 // `slotwise bench`: runs benchmark suites one after another, with progress on stderr, a table
 // each on stdout, and each suite's JSON result written by benchmarks/report.ts (and copied to
 // --json-dir when given).
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join as joinPath } from 'node:path';
+import { comparisonLines, loadEarlier } from './compare.js';
 import { startProgress } from './progress.js';
 import { SUITES, SUITE_NAMES, type SuiteName } from './suites.js';
 
 export interface BenchFlags {
   readonly jsonDir?: string;
   readonly database?: string;
+  readonly report?: string;
+  readonly compare?: string;
 }
 
 export async function benchCommand(names: readonly SuiteName[], flags: BenchFlags): Promise<void> {
@@ -16,6 +19,8 @@ export async function benchCommand(names: readonly SuiteName[], flags: BenchFlag
   if (flags.database !== undefined) process.env.DATABASE_URL = flags.database;
   const { passes, printTable, writeResult } = await import('../../benchmarks/report.js');
   const run = names.length > 0 ? [...new Set(names)] : SUITE_NAMES;
+  // Read before any suite runs: its result file may be the one about to be overwritten.
+  const earlier = flags.compare === undefined ? null : await loadEarlier(flags.compare);
   if (flags.jsonDir !== undefined) await mkdir(flags.jsonDir, { recursive: true });
   let missed = 0;
   for (const [index, name] of run.entries()) {
@@ -29,6 +34,7 @@ export async function benchCommand(names: readonly SuiteName[], flags: BenchFlag
     }
     const seconds = progress.done('done');
     printTable(name, result);
+    if (earlier !== null) console.log(comparisonLines(name, result.metrics, earlier.get(name)).join('\n'));
     let file = await writeResult(name, result);
     if (flags.jsonDir !== undefined) {
       const copy = joinPath(flags.jsonDir, basename(file));
@@ -39,4 +45,10 @@ export async function benchCommand(names: readonly SuiteName[], flags: BenchFlag
     missed += result.targets.filter((target) => !passes(target, result.metrics)).length;
   }
   console.log(missed > 0 ? `\n${String(missed)} target(s) missed` : '\nevery target met');
+  if (flags.report !== undefined) {
+    const { readResults } = await import('../../benchmarks/report.js');
+    const { renderReport } = await import('../../benchmarks/html-report.js');
+    await writeFile(flags.report, renderReport(await readResults()));
+    console.log(`wrote the report ${flags.report}`);
+  }
 }

@@ -72,6 +72,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Run benchmark suites (all when none is named), print their tables, write their JSON results.')
     .addArgument(new Argument('[suite...]', 'suites to run').choices(SUITE_NAMES))
     .option('--json-dir <dir>', 'also copy each JSON result into this folder')
+    .option('--report <file>', 'then write a self-contained HTML report of every saved result')
+    .option('--compare <path>', 'show each figure beside an earlier run (a result JSON, or a folder of them)')
     .addOption(new Option('--database <url>', 'PostgreSQL for the persist and scale suites (default: $DATABASE_URL)'))
     .action(action(benchCommand));
 
