@@ -1,14 +1,19 @@
 // The timeline recorder, on real worker threads: runs are steered through signals and events
 // (nothing sleeps), and the recorded lanes and parked spans are checked against what the slots
 // allow. The SVG renderer is checked on a recorded timeline and on a hand-made one.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { expect } from 'chai';
 import {
   type Executor,
   type ExecutorEvents,
   type Timeline,
   TimelineRecorder,
+  Runner,
   renderTimelineSvg,
 } from '../src/index.js';
+import { deferredPipeline } from './fixtures/runner-tasks.js';
 import { deferOnSignal, fails, holdUntilSignal, noop, spin } from './fixtures/tasks.js';
 import { createExecutor, createSignals, raise, raised } from './helpers.js';
 
@@ -142,6 +147,31 @@ describe('TimelineRecorder', () => {
       ['holdUntilSignal'],
     ]);
     expect(timeline.parked).to.deep.equal([]);
+  });
+});
+
+describe('TimelineRecorder on a Runner', () => {
+  it("records the runs of a runner's executor: a persisted workflow's deferred task and its dependent", async function () {
+    this.timeout(30_000);
+    const dir = mkdtempSync(joinPath(tmpdir(), 'slotwise-'));
+    const runner = new Runner({ threads: 1, maxConcurrentTasks: 1 }); // the embedded database
+    try {
+      await runner.ready();
+      const recorder = TimelineRecorder.attach(runner);
+      const flagFile = joinPath(dir, 'flag');
+      runner.once('taskSubStatus', () => writeFileSync(flagFile, 'data'));
+      const result = await runner.execute(deferredPipeline, { flagFile, counterFile: joinPath(dir, 'counter') });
+      recorder.detach();
+      expect(result.status).to.equal('Completed');
+      const timeline = recorder.timeline();
+      expect(timeline.slots).to.equal(1);
+      const tasks = timeline.lanes.flatMap((lane) => lane.spans.map((span) => span.taskId));
+      expect(tasks).to.include.members(['wait_for_data', 'process_data']);
+      expect(timeline.parked.map((span) => span.taskId)).to.deep.equal(['wait_for_data']);
+    } finally {
+      await runner.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -117,12 +117,13 @@ export class TimelineRecorder implements Disposable {
   }
 
   /**
-   * Starts recording `executor`'s runs from now on.
-   * @param executor The executor to listen to; the recorder only adds event listeners to it.
+   * Starts recording the runs of an executor, or of a runner's executor, from now on.
+   * @param source The executor to listen to, or a `Runner` (its `executor`); the recorder only
+   *   adds event listeners.
    * @returns The recorder; call {@link TimelineRecorder.detach} when done.
    */
-  static attach(executor: Executor): TimelineRecorder {
-    return new TimelineRecorder(executor);
+  static attach(source: Executor | { readonly executor: Executor }): TimelineRecorder {
+    return new TimelineRecorder('executor' in source ? source.executor : source);
   }
 
   /** Whether the recorder still listens to its executor. */

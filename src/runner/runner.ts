@@ -162,6 +162,15 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /**
+   * The executor this runner runs tasks on, to observe: its events and `metrics()` (a
+   * {@link TimelineRecorder} attaches to it). Runs started on it directly are not persisted,
+   * and closing it is the runner's job (`close`).
+   */
+  get executor(): Executor {
+    return this.#executor;
+  }
+
+  /**
    * Resolves once migrations are applied, this runner holds its lease, and tasks orphaned by
    * dead runners are recovered. Rejects if that failed.
    */
