@@ -50,9 +50,9 @@ export async function readStatus(knex: Knex, query: StatusQuery): Promise<Workfl
     rows: { id: string; workflow_name: string; status: string; created_at: Date; completed_at: Date | null }[];
   }>(
     `SELECT id, workflow_name, status, created_at, completed_at FROM ??.workflow_executions
-     ${query.workflow === undefined ? '' : 'WHERE id::text = lower(?)'}
+     WHERE ?::text IS NULL OR id::text = lower(?::text)
      ORDER BY created_at DESC, id LIMIT ?`,
-    [schema, ...(query.workflow === undefined ? [] : [query.workflow]), query.limit],
+    [schema, query.workflow ?? null, query.workflow ?? null, query.limit],
   );
   if (workflows.length === 0) return [];
   const { rows: tasks } = await knex.raw<{
