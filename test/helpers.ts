@@ -122,3 +122,15 @@ function typed<E extends Error>(error: unknown, type: ErrorClass<E>, code: strin
   expect((error as { code?: unknown }).code).to.equal(code);
   return error as E;
 }
+
+/**
+ * Polls `condition` every 10 ms until it holds; fails after 10 s. For states that only the
+ * database shows (no event tells): the deadline bounds a wait that must end, it times nothing.
+ */
+export async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

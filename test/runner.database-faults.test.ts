@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { DatabaseUnavailableError, ErrorCode, Runner, type RunnerOptions, type SubStatusEvent } from '../src/index.js';
 import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
-import { rejection } from './helpers.js';
+import { rejection, until } from './helpers.js';
 import { type FaultInput, contextPair, faultDiamond } from './fixtures/fault-tasks.js';
 import { FaultProxy } from './support/fault-proxy.js';
 
@@ -271,13 +271,4 @@ function runsOf(log: string): Record<string, number> {
 /** Rejects after `ms` with `message` (a bound on a wait that must end, not a timing assertion). */
 function failAfter(ms: number, message: string): Promise<never> {
   return new Promise((_resolve, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
-}
-
-/** Polls `condition` every 20 ms until it holds; fails after 10 s. */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -16,7 +16,7 @@ import {
 import { Transitions } from '../src/runner/transitions.js';
 import { Store } from '../src/store/store.js';
 import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
-import { caught, rejection } from './helpers.js';
+import { caught, rejection, until } from './helpers.js';
 import { deferredPipeline } from './fixtures/runner-tasks.js';
 import { leaseWorkflow } from './fixtures/scale-out-tasks.js';
 
@@ -232,15 +232,6 @@ for (const backend of all) {
       });
     }
   });
-}
-
-/** Polls `condition` every 10 ms until it holds; fails after 10 s. */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Whether a runner's connection is LISTENing on the schema's channel (its last statement, now idle). */
