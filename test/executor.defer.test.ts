@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { collapsedDeferral, deferOnSignal, holdUntilSignal, spin } from './fixtures/tasks.js';
+import { collapsedDeferral, deferOnSignal, holdUntilSignal, parkOnThread, spin, threadOf } from './fixtures/tasks.js';
 import { createExecutor, createSignals, nextEvent, raise, raised, record } from './helpers.js';
 
 describe('TaskHandle.deferUntil', () => {
@@ -46,6 +46,22 @@ describe('TaskHandle.deferUntil', () => {
     expect(executor.metrics().deferredTasks).to.equal(1);
     raise(signals, 0);
     expect((await first).heldAfter).to.equal(true);
+  });
+
+  it('routes CPU work to a thread without parked runs when one is as free, so their polls are not held up', async () => {
+    const executor = createExecutor({ threads: 2, maxConcurrentTasks: 1 });
+    const signals = createSignals();
+    const deferred = nextEvent(executor, 'taskDeferred');
+    const parked = executor.run(parkOnThread, { signals, thread: 0, release: 1 });
+    await deferred;
+    const parkedThread = Atomics.load(signals, 0);
+    // Both threads now count as free (the parked run holds no slot): each CPU run must go to
+    // the thread that hosts no parked run.
+    const threads: number[] = [];
+    for (let i = 0; i < 6; i += 1) threads.push(await executor.run(threadOf, undefined));
+    raise(signals, 1);
+    await parked;
+    expect(threads.filter((t) => t === parkedThread)).to.deep.equal([]);
   });
 
   it('serves a reclaiming task before queued new work', async () => {

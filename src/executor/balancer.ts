@@ -12,18 +12,25 @@ type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina
  * Admission is the semaphore's job, so there is no per-thread cap: a run that holds a slot must
  * reach a thread, or a deferred run waiting to reclaim that slot would wait for ever. This
  * returns null (Piscina keeps the task queued) only while every worker is shutting down.
+ * Between threads with as much active work, it picks the one with fewer parked runs, so that
+ * CPU work does not delay the polls of deferred runs when another thread could take it.
  */
 export function leastActiveBalancer(slotless: ReadonlyMap<number, number>): LoadBalancer {
   return (_task, workers) => {
     let best = null;
     let bestLoad = Infinity;
+    let bestParked = Infinity;
     for (const worker of workers) {
       if (worker.terminating || worker.destroyed) continue;
-      const load = worker.currentUsage - (slotless.get(worker.id) ?? 0);
-      if (load < bestLoad) {
+      const parked = slotless.get(worker.id) ?? 0;
+      const load = worker.currentUsage - parked;
+      // Between equally loaded threads, the one hosting fewer parked runs: their conditions are
+      // polled on their thread's event loop, which CPU work placed there would hold up.
+      if (load < bestLoad || (load === bestLoad && parked < bestParked)) {
         best = worker;
         bestLoad = load;
-        if (load === 0) break;
+        bestParked = parked;
+        if (load === 0 && parked === 0) break;
       }
     }
     return best;
