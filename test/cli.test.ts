@@ -1,6 +1,7 @@
 // The `slotwise` command, run as a child process: usage and exit codes, migrate and status on
 // the local PostgreSQL (left out when it is unreachable), and an unreachable database.
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Runner } from '../src/index.js';
@@ -148,8 +149,9 @@ describe('slotwise command', function () {
         stdout += chunk.toString();
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // Two redraws seen on stdout: wait on its data events, not on time.
       const reports = (): number => stdout.split('0 workflow execution(s)').length - 1;
-      while (reports() < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (reports() < 2) await once(child.stdout, 'data');
       child.kill('SIGINT');
       expect(await exited).to.equal(0);
     });

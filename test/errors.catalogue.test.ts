@@ -21,6 +21,7 @@ import {
   WorkflowErrorCode,
 } from '../src/index.js';
 import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
+import { until } from './helpers.js';
 import { abortReasonWorkflow } from './fixtures/kill-seeds-tasks.js';
 
 const root = new URL('../../', import.meta.url); // dist/test/ → the project
@@ -334,11 +335,7 @@ if (postgres !== undefined) {
         expect(event.error).to.be.instanceOf(ClaimLostError);
         expect(event.error).to.include({ code: ErrorCode.ClaimLost, taskExecutionId });
         // The task writes its signal's reason from its worker thread once the abort reaches it.
-        const deadline = Date.now() + 5_000;
-        while (!existsSync(reasonFile)) {
-          if (Date.now() > deadline) expect.fail('the task never saw handle.signal abort');
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
+        await until(() => existsSync(reasonFile));
         const reason = JSON.parse(readFileSync(reasonFile, 'utf8')) as { name?: string; code?: string };
         expect(reason).to.deep.include({ name: TaskAbortedError.name, code: ErrorCode.TaskAborted });
         passed = true;
