@@ -111,15 +111,15 @@ export class TaskModuleImportError extends SlotwiseError {
 
 /** A task's input or output cannot be copied between threads (structured clone). */
 export class UncloneableValueError extends SlotwiseError {
-  /** Which value could not cross: the task's `input` or its `output`. */
-  readonly direction: 'input' | 'output';
+  /** Which value could not cross: the task's `input`, its `output`, or a signal's `payload`. */
+  readonly direction: 'input' | 'output' | 'payload';
   /** Where in the value the offending part sits, e.g. `input.user.onSave`. */
   readonly path: string;
 
-  constructor(direction: 'input' | 'output', path: string, cause?: unknown) {
+  constructor(direction: 'input' | 'output' | 'payload', path: string, cause?: unknown) {
     super(
       ErrorCode.UncloneableValue,
-      `The task's ${direction} cannot be copied between threads: \`${path}\` is not structured-cloneable` +
+      `${direction === 'payload' ? "The signal's payload" : `The task's ${direction}`} cannot be copied between threads: \`${path}\` is not structured-cloneable` +
         (cause === undefined ? '' : ` (${messageOf(cause)})`),
       { cause },
     );

@@ -7,7 +7,10 @@
  * - task: a function defined with `defineTask` in a module that worker threads import.
  * - run (execution): one call of a task, with its own id, on some worker thread.
  * - handle: the task's `TaskHandle`, its second argument, through which it can defer.
- * - deferral: a wait inside `handle.deferUntil`, during which the run holds no slot.
+ * - wait (deferral): `handle.deferUntil`, `handle.waitFor` or `handle.waitForSignal`, during
+ *   which the run holds no slot and takes one again, ahead of new work, before it goes on.
+ * - signal: a named message, with a payload, that ends a `waitForSignal` (sent with
+ *   `executor.signal` to a run, or `runner.signal` to a workflow execution).
  * - executor: the pool of threads plus the semaphore that admits runs to them.
  * - workflow: a DAG of tasks (`defineWorkflow`); each task gets the input merged with its
  *   dependencies' outputs (its context).
@@ -25,6 +28,9 @@ export type {
   TaskDeferredEvent,
   TaskReclaimingEvent,
   TaskResumedEvent,
+  TaskWaitEvent,
+  TaskAwaitingSignalEvent,
+  WaitKind,
   TaskFinishedEvent,
   TaskFailedEvent,
 } from './executor/events.js';
@@ -39,7 +45,14 @@ export { renderTimelineSvg, type TimelineSvgOptions } from './observe/timeline-s
 export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
-export { DEFAULT_POLL_INTERVAL_MS, type TaskHandle, type DeferCondition, type DeferOptions } from './task/handle.js';
+export type { TaskHandle, WaitWork } from './task/handle.js';
+export type { DeferCondition } from './task/poll.js';
+export {
+  DEFAULT_POLL_INTERVAL_MS,
+  MAX_SIGNAL_NAME_LENGTH,
+  type DeferOptions,
+  type WaitOptions,
+} from './task/wait-options.js';
 export { Runner } from './runner/runner.js';
 export type { RunnerEvents, SubStatusEvent, ClaimLostEvent, RunnerCloseOptions } from './runner/events.js';
 export type { RunnerOptions, FilledRunnerOptions } from './runner/options.js';

@@ -1,38 +1,41 @@
-import type { Piscina } from 'piscina';
+import { type Piscina, queueOptionsSymbol } from 'piscina';
+import type { Execution } from './execution.js';
+import type { Threads } from './threads.js';
 
 type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
 
 /**
- * A Piscina load balancer that sends new work to the worker with the least *active* work.
+ * A Piscina load balancer that places each new run by slotwise's own count of each thread's
+ * work (`Threads`), and records where it went.
  *
- * Piscina's `currentUsage` counts every task in a worker, parked deferrals included, so its
- * default balancer would steer new CPU work away from a thread that is merely hosting idle
- * deferrals. `slotless` holds, per worker `threadId`, how many of its tasks hold no slot
- * (deferred, or waiting to reclaim); subtracting them leaves the tasks competing for the CPU.
+ * Piscina's `currentUsage` counts every task in a worker, parked waits included, so it would
+ * steer CPU work away from a thread that merely hosts idle waits. Instead, in this order:
+ * a thread with no run back from a wait (new work posted to it would run ahead of that run,
+ * which can only continue there), then the fewest active runs, then the fewest parked runs
+ * (their polls run on that thread's event loop, which CPU work placed there would hold up).
+ *
  * Admission is the semaphore's job, so there is no per-thread cap: a run that holds a slot must
- * reach a thread, or a deferred run waiting to reclaim that slot would wait for ever. This
- * returns null (Piscina keeps the task queued) only while every worker is shutting down.
- * Between threads with as much active work, it picks the one with fewer parked runs, so that
- * CPU work does not delay the polls of deferred runs when another thread could take it.
+ * reach a thread. This returns null (Piscina keeps the task queued) only while every worker is
+ * shutting down. The run rides along with the task under Piscina's `queueOptionsSymbol`, which
+ * Piscina hands to the balancer and does not send to the thread.
  */
-export function leastActiveBalancer(slotless: ReadonlyMap<number, number>): LoadBalancer {
-  return (_task, workers) => {
+export function threadAwareBalancer(threads: Threads): LoadBalancer {
+  return (task, workers) => {
     let best = null;
-    let bestLoad = Infinity;
-    let bestParked = Infinity;
+    let bestScore = Infinity;
     for (const worker of workers) {
       if (worker.terminating || worker.destroyed) continue;
-      const parked = slotless.get(worker.id) ?? 0;
-      const load = worker.currentUsage - parked;
-      // Between equally loaded threads, the one hosting fewer parked runs: their conditions are
-      // polled on their thread's event loop, which CPU work placed there would hold up.
-      if (load < bestLoad || (load === bestLoad && parked < bestParked)) {
+      const load = threads.load(worker.id);
+      // Lexicographic (reclaimer, active, parked), packed: counts stay far below 2^20.
+      const score = (load.reclaimers > 0 ? 2 ** 40 : 0) + load.active * 2 ** 20 + Math.min(load.parked, 2 ** 20 - 1);
+      if (score < bestScore) {
         best = worker;
-        bestLoad = load;
-        bestParked = parked;
-        if (load === 0 && parked === 0) break;
+        bestScore = score;
+        if (score === 0) break;
       }
     }
+    const execution = (task as { [queueOptionsSymbol]?: Execution | null })[queueOptionsSymbol];
+    if (best !== null && execution != null) threads.place(execution, best.id);
     return best;
   };
 }

@@ -2,6 +2,10 @@
  * Events an {@link Executor} emits for every run. Times are `performance.now()` milliseconds
  * (`at`), so lanes of a timeline can be drawn from them directly.
  */
+import type { WaitKind } from '../slots/handshake.js';
+
+export type { WaitKind };
+
 export interface TaskEventBase {
   readonly executionId: string;
   readonly taskId: string;
@@ -14,23 +18,33 @@ export interface TaskStartedEvent extends TaskEventBase {
   readonly queuedMs: number;
 }
 
-/** The run gave its slot back inside `deferUntil`. Emitted just before the slot is handed on. */
-export type TaskDeferredEvent = TaskEventBase;
+/** A wait of the run: what it waits for (`deferUntil`, `waitFor` or `waitForSignal`). */
+export interface TaskWaitEvent extends TaskEventBase {
+  readonly wait: WaitKind;
+}
 
-/** The run's condition holds (or its deferral ended) and it waits for a slot again. */
-export type TaskReclaimingEvent = TaskEventBase;
+/** The run gave its slot back inside a wait. Emitted just before the slot is handed on. */
+export type TaskDeferredEvent = TaskWaitEvent;
 
-/** The run has a slot again after a deferral. */
-export interface TaskResumedEvent extends TaskEventBase {
-  /** How long this deferral lasted, slot released to slot granted. */
+/** The run's wait is over (condition held, promise settled, signal delivered, timeout, abort) and it waits for a slot again. */
+export type TaskReclaimingEvent = TaskWaitEvent;
+
+/** The run has a slot again after a wait. */
+export interface TaskResumedEvent extends TaskWaitEvent {
+  /** How long this wait lasted, slot released to slot granted. */
   readonly deferredMs: number;
+}
+
+/** The run waits for a signal of this name, and none was kept for it (`executor.signal` delivers one). */
+export interface TaskAwaitingSignalEvent extends TaskEventBase {
+  readonly name: string;
 }
 
 /** The run finished. Emitted just before its slot is handed on (so before the next run's start). */
 export interface TaskFinishedEvent extends TaskEventBase {
   /** From first slot to the end, deferred time included. */
   readonly durationMs: number;
-  /** Total time spent without a slot in deferrals. */
+  /** Total time spent without a slot in waits. */
   readonly deferredMs: number;
   readonly deferrals: number;
 }
@@ -44,6 +58,7 @@ export interface ExecutorEvents {
   taskDeferred: [TaskDeferredEvent];
   taskReclaiming: [TaskReclaimingEvent];
   taskResumed: [TaskResumedEvent];
+  taskAwaitingSignal: [TaskAwaitingSignalEvent];
   taskCompleted: [TaskFinishedEvent];
   taskFailed: [TaskFailedEvent];
   /** A worker thread failed while it ran no task (Piscina replaces it). */
@@ -55,9 +70,9 @@ export interface ExecutorMetrics {
   readonly maxConcurrentTasks: number;
   /** Runs holding a slot now. Never more than `maxConcurrentTasks`. */
   readonly activeTasks: number;
-  /** Runs parked in `deferUntil` without a slot. */
+  /** Runs parked in a wait (`deferUntil`, `waitFor`, `waitForSignal`) without a slot. */
   readonly deferredTasks: number;
-  /** Runs back from a deferral, waiting for a slot. */
+  /** Runs back from a wait, waiting for a slot. */
   readonly reclaimingTasks: number;
   /** Slots free now. */
   readonly availableSlots: number;
@@ -67,6 +82,6 @@ export interface ExecutorMetrics {
   readonly totalExecuted: number;
   /** Of those, the ones that failed (threw, timed out, were aborted, lost their thread). */
   readonly totalFailed: number;
-  /** Deferrals (slot given back) over all runs. */
+  /** Waits (slot given back) over all runs. */
   readonly totalDeferrals: number;
 }

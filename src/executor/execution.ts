@@ -1,40 +1,73 @@
-import type { Cell } from '../slots/handshake.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { Cell, WaitKind } from '../slots/handshake.js';
 import type { SlotWaiter } from '../slots/semaphore.js';
-import type { SlotToken } from '../slots/slot-token.js';
 import type { TaskRequest } from '../task/wire.js';
 import { newExecutionId } from './execution-id.js';
 
 /**
  * One run of a task, as the main thread tracks it.
  *
- * States:
+ * States, and the only edges `Executor.#moveTo` takes (it checks them):
  *
- *   queued ──slot granted──▶ active ──RELEASED seen──▶ deferred ──RECLAIMING seen──▶ reclaiming
- *                              ▲                                                       │
- *                              └──────────────── slot granted, ACTIVE stored ──────────┘
+ *   queued ──slot granted──▶ active ──RELEASED(n) seen──▶ deferred ──wait over──▶ reclaiming
+ *                              ▲                                                     │
+ *                              └────────────── slot granted, ACTIVE(n) stored ────────┘
  *   any ──response, worker death, cancel while queued, close──▶ finished
+ *
+ * A run holds a slot exactly while it is `active`: entering `active` takes one, leaving it
+ * gives one back. "Wait over" is the worker asking back (RECLAIMING(n) seen) or the main
+ * thread taking the wait for a signal. A wait seen only once it was over (RELEASED(n) and
+ * RECLAIMING(n) as one change) never gave its slot away: the run stays `active` through it.
  *
  * `settled` (the caller's promise is resolved or rejected) is separate from `finished` (the
  * run no longer holds or waits for a slot): a run cancelled while it is running rejects at
  * once but finishes, and gives its slot back, only when its worker is done with it.
  */
+export type ExecutionState = 'queued' | 'active' | 'deferred' | 'reclaiming' | 'finished';
+
+export const EDGES: Readonly<Record<ExecutionState, readonly ExecutionState[]>> = {
+  queued: ['active', 'finished'],
+  active: ['deferred', 'finished'],
+  deferred: ['reclaiming', 'finished'],
+  reclaiming: ['active', 'finished'],
+  finished: [],
+};
+
+/** A wait of the run for a signal, as its worker announced it. */
+export interface SignalWait {
+  readonly name: string;
+  /** The wait's number (see `slots/handshake.ts`). */
+  readonly n: number;
+  /** The control port of the run's thread, to post the payload on. */
+  readonly port: MessagePort;
+}
+
 export class Execution {
-  state: 'queued' | 'active' | 'deferred' | 'reclaiming' | 'finished' = 'queued';
+  state: ExecutionState = 'queued';
   settled = false;
-  token: SlotToken | null = null;
   /** The queue entry while `queued`. */
   waiter: SlotWaiter | null = null;
-  /** Cancels a pending reclaim when the run finishes while `reclaiming`. */
-  reclaimAbort: AbortController | null = null;
   timer: NodeJS.Timeout | undefined = undefined;
   /** Detaches the listener on the caller's `signal`. */
   removeAbortListener: (() => void) | null = null;
-  /** `threadId` of the worker, known once the run has deferred. */
-  workerId = -1;
+  /** `threadId` of the worker the balancer sent the run to; -1 before that. */
+  thread = -1;
+  /** The last STATE word of the cell the main thread acted on (`ACTIVE(0)` at first). */
+  handledWord = 0;
+  /** The current wait's number and kind, once released. */
+  waitNumber = 0;
+  waitKind: WaitKind = 'until';
+  /** Set while the run's worker says it waits for a signal that has not been delivered. */
+  signalWait: SignalWait | null = null;
+  /** Signals sent to the run that no wait has taken yet, per name, oldest first. */
+  buffered: Map<string, unknown[]> | null = null;
+  /** When the run joined the reclaimers (for their patience). */
+  reclaimQueuedAt = 0;
 
   readonly queuedAt: number;
   startedAt = 0;
   deferredAt = 0;
+  reclaimingAt = 0;
   deferredMs = 0;
   deferrals = 0;
   failure: Error | null = null;
@@ -65,6 +98,29 @@ export class Execution {
 
   get finished(): boolean {
     return this.state === 'finished';
+  }
+
+  /** Keeps a signal no wait has taken, for the run's next wait of that name. */
+  buffer(name: string, payload: unknown): void {
+    this.buffered ??= new Map();
+    const list = this.buffered.get(name);
+    if (list === undefined) this.buffered.set(name, [payload]);
+    else list.push(payload);
+  }
+
+  /** The oldest buffered signal of `name`, removed; `undefined` in `found` when there is none. */
+  takeBuffered(name: string): { readonly found: boolean; readonly payload: unknown } {
+    const list = this.buffered?.get(name);
+    if (list === undefined || list.length === 0) return { found: false, payload: undefined };
+    const payload = list.shift();
+    if (list.length === 0) this.buffered?.delete(name);
+    return { found: true, payload };
+  }
+
+  /** Puts a signal back at the head of its queue (its delivery lost to the wait's own end). */
+  unshiftBuffered(name: string, payload: unknown): void {
+    this.buffered ??= new Map();
+    this.buffered.set(name, [payload, ...(this.buffered.get(name) ?? [])]);
   }
 
   /** Tells the caller, once. Later outcomes (a task finishing after its timeout) are dropped. */

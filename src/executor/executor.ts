@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Piscina } from 'piscina';
+import type { MessagePort } from 'node:worker_threads';
+import { Piscina, queueOptionsSymbol } from 'piscina';
 import {
   ExecutorClosedError,
   InvalidArgumentError,
@@ -13,24 +14,27 @@ import {
 import {
   type Cell,
   ACTIVE,
-  CANCELLED,
-  CONTROL,
   RECLAIMING,
   RELEASED,
   STATE,
-  WORKER,
-  createCell,
+  cancelRun,
+  grant,
+  phaseOf,
+  takeForSignal,
   waitForNotify,
+  waitKindOf,
+  waitNumberOf,
+  word,
 } from '../slots/handshake.js';
 import { Semaphore } from '../slots/semaphore.js';
-import { SlotToken } from '../slots/slot-token.js';
 import { findUncloneable } from '../task/cloneable.js';
-import { type TaskDefinition, toModuleUrl } from '../task/define-task.js';
+import { type AwaitSignalMessage, type SignalDeliveryMessage, isControlPortHello } from '../task/control-messages.js';
+import type { TaskDefinition } from '../task/define-task.js';
+import { checkSignalName } from '../task/wait-options.js';
 import { type TaskRequest, isTaskFailure, reviveError } from '../task/wire.js';
-import { leastActiveBalancer } from './balancer.js';
+import { threadAwareBalancer } from './balancer.js';
 import type { ExecutorEvents, ExecutorMetrics } from './events.js';
-import { Execution } from './execution.js';
-import { newExecutionId } from './execution-id.js';
+import { EDGES, Execution, type ExecutionState, type SignalWait } from './execution.js';
 import {
   type ExecutorOptions,
   type FilledExecutorOptions,
@@ -38,13 +42,10 @@ import {
   fillExecutorOptions,
   validateRunOptions,
 } from './options.js';
+import { type TaskReference, settlesWithin, toRequest } from './request.js';
+import { Threads } from './threads.js';
 
-/** A task given by the module that defines it and its id, for tasks the main thread has not imported. */
-export interface TaskReference {
-  /** `file:` URL or absolute path of the module that defines the task. */
-  readonly module: string | URL;
-  readonly id: string;
-}
+export type { TaskReference };
 
 export interface CloseOptions {
   /**
@@ -59,23 +60,27 @@ export interface CloseOptions {
 const WORKER_URL = new URL('../../workers/task-worker.js', import.meta.url);
 /** Piscina's per-thread task cap, made effectively unlimited (it must be a finite number). */
 const MAX_TASKS_PER_THREAD = 2 ** 30;
+/** How long a run back from a wait waits for its own thread before it takes any free slot. */
+const RECLAIM_PATIENCE_MS = 100;
 
 /**
  * Runs tasks on a pool of worker threads, never more than `maxConcurrentTasks` active at once.
  *
  * Admission is a main-thread {@link Semaphore} of slots: a run takes a slot before it is sent
- * to a thread and gives it back when it ends. A task that defers gives its slot back while it
- * waits, through the handshake in `slots/handshake.ts`, and takes one again (ahead of new
- * runs) before it continues. See `Execution` (src/executor/execution.ts) for the states of one run.
+ * to a thread and gives it back when it ends. A task that waits gives its slot back while it
+ * waits, through the handshake in `slots/handshake.ts`, and takes one again before it
+ * continues, ahead of new work on its own thread (`threads.ts` has the rule). See `Execution`
+ * (`execution.ts`) for the states of one run; `#moveTo` is the only place they change.
  */
 export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDisposable {
   readonly options: FilledExecutorOptions;
   readonly #semaphore: Semaphore;
+  readonly #threads: Threads;
   readonly #pool: Piscina<TaskRequest, unknown>;
-  /** Per worker threadId: its runs that hold no slot (for the balancer). */
-  readonly #slotless = new Map<number, number>();
   readonly #queued = new Set<Execution>();
   readonly #running = new Set<Execution>();
+  /** Live runs with a handle, by id: the ones `signal` can reach. */
+  readonly #reachable = new Map<string, Execution>();
   #deferred = 0;
   #reclaiming = 0;
   #totalExecuted = 0;
@@ -89,23 +94,32 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     super();
     this.options = fillExecutorOptions(options);
     this.#semaphore = new Semaphore(this.options.maxConcurrentTasks);
+    this.#threads = new Threads({
+      slots: this.options.maxConcurrentTasks,
+      threads: this.options.threads,
+      patienceMs: RECLAIM_PATIENCE_MS,
+      now: () => performance.now(),
+    });
     this.#pool = new Piscina<TaskRequest, unknown>({
       filename: WORKER_URL.href,
       minThreads: this.options.threads,
       maxThreads: this.options.threads,
-      // Parked (deferred) runs are pending promises inside their worker: Piscina must not cap
+      // Parked (waiting) runs are pending promises inside their worker: Piscina must not cap
       // them. The semaphore, not Piscina, decides how many runs are active.
       concurrentTasksPerWorker: MAX_TASKS_PER_THREAD,
       idleTimeout: Infinity,
       // Workers wait for messages in their event loop rather than in Atomics.wait: a worker
-      // with a parked deferral lives there anyway, and the no-op overhead benchmark measured
+      // with a parked wait lives there anyway, and the no-op overhead benchmark measured
       // ~30.5k vs ~26k runs/s (2 threads) against Piscina's default 'sync' mode.
       atomics: 'disabled',
-      loadBalancer: leastActiveBalancer(this.#slotless),
+      loadBalancer: threadAwareBalancer(this.#threads),
     });
     // Piscina emits 'error' for a thread that fails while it runs no task. Unhandled, an
     // 'error' event would throw; pass it on under a name that does not.
     this.#pool.on('error', (error: Error) => this.emit('workerError', error));
+    this.#pool.on('message', (message: unknown) => {
+      if (isControlPortHello(message)) this.#attachControlPort(message.threadId, message.port);
+    });
   }
 
   /**
@@ -131,6 +145,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
 
     return new Promise((resolve, reject) => {
       const execution = new Execution(request, resolve, reject, performance.now());
+      if (request.cell !== null) this.#reachable.set(execution.executionId, execution);
       // Listen before starting: a `taskStarted` listener may abort the signal synchronously.
       if (signal !== undefined) {
         const onAbort = (): void => this.#cancel(execution, new TaskAbortedError(request.taskId, signal.reason));
@@ -147,6 +162,30 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         }, false);
       }
     });
+  }
+
+  /**
+   * Sends the signal `name`, with `payload`, to the live run `taskExecutionId` (its
+   * `handle.taskExecutionId`). A run waiting in `handle.waitForSignal(name)` gets it at once:
+   * no poll, and the run goes on as soon as its thread can take it. Otherwise the signal is
+   * kept for the run's next wait of that name, until the run ends. Returns whether a live run
+   * of that id exists (false: it never existed, or it has ended; nothing is kept).
+   *
+   * Throws `InvalidArgumentError` for a bad name and `UncloneableValueError` for a payload that
+   * cannot be sent to a thread.
+   */
+  signal(taskExecutionId: string, name: string, payload?: unknown): boolean {
+    if (typeof taskExecutionId !== 'string' || taskExecutionId.length === 0) {
+      throw new InvalidArgumentError('taskExecutionId', 'a run id (a non-empty string)', taskExecutionId);
+    }
+    checkSignalName(name);
+    const uncloneable = findUncloneable(payload, 'payload');
+    if (uncloneable !== null) throw new UncloneableValueError('payload', uncloneable.path, uncloneable.error);
+    const execution = this.#reachable.get(taskExecutionId);
+    if (execution === undefined) return false;
+    const wait = execution.signalWait;
+    if (wait?.name !== name || !this.#deliver(execution, wait, payload)) execution.buffer(name, payload);
+    return true;
   }
 
   /** True when a slot is free now. */
@@ -211,9 +250,32 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (!this.#terminating) await this.#pool.close();
   }
 
+  /**
+   * The one place a run changes state: checks the edge against `EDGES` (execution.ts) and
+   * keeps every count that depends on the state. Giving a slot back is the caller's next
+   * step (`#handOn`), after it has emitted its event, so listeners see a release before the
+   * start it makes room for.
+   */
+  #moveTo(execution: Execution, next: ExecutionState): void {
+    const previous = execution.state;
+    if (!EDGES[previous].includes(next)) {
+      throw new Error(`slotwise internal error: a run may not go from ${previous} to ${next}`);
+    }
+    execution.state = next;
+    const load = execution.thread >= 0 ? this.#threads.load(execution.thread) : null;
+    if (previous === 'active' && load !== null) load.active -= 1;
+    if (next === 'active' && load !== null) load.active += 1;
+    if (previous === 'deferred') this.#deferred -= 1;
+    if (next === 'deferred') this.#deferred += 1;
+    if (previous === 'reclaiming') this.#reclaiming -= 1;
+    if (next === 'reclaiming') this.#reclaiming += 1;
+    const wasParked = previous === 'deferred' || previous === 'reclaiming';
+    const isParked = next === 'deferred' || next === 'reclaiming';
+    if (load !== null && wasParked !== isParked) load.parked += isParked ? 1 : -1;
+  }
+
   #start(execution: Execution, timeoutMs: number | undefined): void {
-    execution.state = 'active';
-    execution.token = new SlotToken(this.#semaphore, true);
+    this.#moveTo(execution, 'active');
     execution.waiter = null;
     execution.startedAt = performance.now();
     this.#running.add(execution);
@@ -230,6 +292,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         queuedMs: execution.startedAt - execution.queuedAt,
       });
     }
+    // The balancer finds the run under Piscina's queue-options symbol (it is not sent).
+    (execution.request as { [queueOptionsSymbol]?: Execution })[queueOptionsSymbol] = execution;
     this.#pool.run(execution.request).then(
       (output) => this.#onOutput(execution, output),
       (error: unknown) => this.#onPoolError(execution, error),
@@ -237,92 +301,168 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (execution.cell !== null) void this.#watchHandshake(execution, execution.cell);
   }
 
-  /**
-   * Follows the run's handshake cell: releases the slot when the worker parks the task, and
-   * grants a slot back when the worker asks to reclaim. Ends when the run finishes.
-   */
+  /** Follows the run's handshake cell until the run finishes; `#onStateWord` acts on each change. */
   async #watchHandshake(execution: Execution, cell: Cell): Promise<void> {
-    let expected = ACTIVE;
+    let seen = word(0, ACTIVE);
     for (;;) {
       // Checked in the same synchronous step as the wait below: #finish notifies STATE to wake
       // this loop, and a notify before the wait began would otherwise leave it waiting forever.
       if (execution.finished) return;
-      await waitForNotify(cell, STATE, expected);
+      await waitForNotify(cell, STATE, seen);
       if (execution.finished) return;
-      const state = Atomics.load(cell, STATE);
-      if (state === expected) continue; // a notify meant for the worker's waiter
-      expected = state;
-      if (state === RELEASED) {
-        this.#onDeferred(execution, cell, true);
-      } else if (state === RECLAIMING) {
-        if (execution.state === 'active') {
-          // Collapsed: the worker released and asked back before this thread saw the release.
-          // The slot never left this run, so nobody else used it: keep it and grant at once
-          // (releasing it first would hand it to queued new work, ahead of this half-done task).
-          this.#onDeferred(execution, cell, false);
-          this.#onReclaiming(execution);
-        } else if (!(await this.#reclaim(execution))) {
-          return;
-        }
-        this.#onResumed(execution);
-        // The slot is accounted to this run before the worker may use it: store, then notify.
-        Atomics.store(cell, STATE, ACTIVE);
-        Atomics.notify(cell, STATE);
-        expected = ACTIVE;
+      const current = Atomics.load(cell, STATE);
+      if (current === seen) continue; // a notify meant for the worker's waiter
+      seen = current;
+      this.#onStateWord(execution, cell, current);
+    }
+  }
+
+  /**
+   * Acts on a STATE word of the run's cell, once per word: the watcher's wake-ups and the main
+   * thread's own moves (a signal taken, a grant) may both report the same word.
+   */
+  #onStateWord(execution: Execution, cell: Cell, stateWord: number): void {
+    if (stateWord === execution.handledWord || execution.finished) return;
+    execution.handledWord = stateWord;
+    const phase = phaseOf(stateWord);
+    if (phase === RELEASED) {
+      this.#beginWait(execution, cell, waitNumberOf(stateWord));
+      this.#deferOut(execution);
+    } else if (phase === RECLAIMING) {
+      const n = waitNumberOf(stateWord);
+      if (execution.signalWait?.n === n) execution.signalWait = null;
+      if (execution.state === 'active') {
+        // Collapsed: the worker released and the wait ended before this thread saw the
+        // release. The slot never left this run, so nobody else used it: keep it and grant at
+        // once (releasing it first would hand it to queued new work, ahead of this half-done run).
+        this.#beginWait(execution, cell, n);
+        this.#emitWait('taskDeferred', execution, execution.deferredAt);
+        this.#emitWait('taskReclaiming', execution, execution.deferredAt);
+        this.#emitResumed(execution);
+        grant(cell, n);
+      } else if (execution.state === 'deferred') {
+        this.#askForSlot(execution);
       }
     }
   }
 
-  /** Waits for a slot for a run back from a deferral; false if the run finished meanwhile. */
-  async #reclaim(execution: Execution): Promise<boolean> {
-    this.#onReclaiming(execution);
-    const abort = new AbortController();
-    execution.reclaimAbort = abort;
-    try {
-      await execution.token?.reclaim({ signal: abort.signal });
-    } catch {
-      return false; // #finish aborted the wait and did the accounting
-    } finally {
-      execution.reclaimAbort = null;
-    }
-    // The grant is synchronous but this continuation is not: the run may have finished (its
-    // thread died, say) in between. #finish then released the granted slot already.
-    return !execution.finished;
-  }
-
-  #onDeferred(execution: Execution, cell: Cell, releaseSlot: boolean): void {
-    const at = performance.now();
-    execution.state = 'deferred';
-    execution.deferredAt = at;
+  #beginWait(execution: Execution, cell: Cell, n: number): void {
+    execution.waitNumber = n;
+    execution.waitKind = waitKindOf(cell);
+    execution.deferredAt = performance.now();
     execution.deferrals += 1;
-    execution.workerId = Atomics.load(cell, WORKER);
-    this.#slotless.set(execution.workerId, (this.#slotless.get(execution.workerId) ?? 0) + 1);
-    this.#deferred += 1;
     this.#totalDeferrals += 1;
-    // Emitted before the slot is handed on, so listeners see the release before the next start.
-    this.#emitGuarded('taskDeferred', { executionId: execution.executionId, taskId: execution.taskId, at });
-    if (releaseSlot) execution.token?.release();
   }
 
-  #onReclaiming(execution: Execution): void {
-    execution.state = 'reclaiming';
-    this.#deferred -= 1;
-    this.#reclaiming += 1;
-    this.emit('taskReclaiming', {
+  /** The run gave its slot back: it waits, and the slot goes on. */
+  #deferOut(execution: Execution): void {
+    this.#moveTo(execution, 'deferred');
+    this.#emitWait('taskDeferred', execution, execution.deferredAt);
+    this.#handOn(execution.thread);
+  }
+
+  /** The run's wait is over: it gets a free slot now, or joins the reclaimers. */
+  #askForSlot(execution: Execution): void {
+    this.#moveTo(execution, 'reclaiming');
+    execution.reclaimingAt = performance.now();
+    this.#emitWait('taskReclaiming', execution, execution.reclaimingAt);
+    if (execution.finished) return; // a listener's doing (it closed the executor, say)
+    if (this.#semaphore.tryTake()) this.#grantTo(execution);
+    else this.#threads.queueReclaimer(execution);
+  }
+
+  /** Accounts a slot to a reclaimer, then lets its worker go on (the order the handshake needs). */
+  #grantTo(execution: Execution): void {
+    this.#threads.dropReclaimer(execution);
+    this.#moveTo(execution, 'active');
+    this.#emitResumed(execution);
+    const cell = execution.cell;
+    if (cell === null) return;
+    execution.handledWord = word(execution.waitNumber, ACTIVE);
+    grant(cell, execution.waitNumber);
+  }
+
+  /**
+   * A slot was given back by a run on thread `freedOn`: to a reclaimer that can use it now (see
+   * `Threads.nextReclaimer`), else to the semaphore, which hands it to the next queued run.
+   */
+  #handOn(freedOn: number): void {
+    const reclaimer = this.#threads.nextReclaimer(freedOn, this.#semaphore.waiting > 0);
+    if (reclaimer === null) this.#semaphore.give();
+    else this.#grantTo(reclaimer);
+  }
+
+  #attachControlPort(threadId: number, port: MessagePort): void {
+    this.#threads.load(threadId).port = port;
+    port.on('message', (message: AwaitSignalMessage) => this.#onAwaitSignal(port, message));
+    port.unref(); // signals in flight do not keep the process alive; running tasks do
+  }
+
+  /** A run's worker says it waits for a signal: deliver a kept one, or announce the wait. */
+  #onAwaitSignal(port: MessagePort, message: AwaitSignalMessage): void {
+    const execution = this.#reachable.get(message.executionId);
+    const cell = execution?.cell;
+    if (execution === undefined || cell == null || execution.finished) return;
+    // The wait may be over already (timed out, aborted) if the message was slow to come.
+    if (Atomics.load(cell, STATE) !== word(message.n, RELEASED)) return;
+    const wait: SignalWait = { name: message.name, n: message.n, port };
+    execution.signalWait = wait;
+    const kept = execution.takeBuffered(message.name);
+    if (kept.found) {
+      if (this.#deliver(execution, wait, kept.payload)) return;
+      execution.unshiftBuffered(message.name, kept.payload);
+      return;
+    }
+    this.#emitGuarded('taskAwaitingSignal', {
       executionId: execution.executionId,
       taskId: execution.taskId,
       at: performance.now(),
+      name: message.name,
     });
   }
 
-  #onResumed(execution: Execution): void {
+  /**
+   * Ends the run's signal wait with `payload`, if the wait is still on (the compare-and-swap in
+   * `takeForSignal` decides against the wait's own timeout or abort). The payload is posted
+   * before the grant can be stored, so the worker finds it when it sees the grant.
+   */
+  #deliver(execution: Execution, wait: SignalWait, payload: unknown): boolean {
+    const cell = execution.cell;
+    if (cell === null || !takeForSignal(cell, wait.n)) return false;
+    execution.signalWait = null;
+    const delivery: SignalDeliveryMessage = {
+      type: 'signalDelivery',
+      executionId: execution.executionId,
+      n: wait.n,
+      payload,
+    };
+    wait.port.postMessage(delivery);
+    this.#onStateWord(execution, cell, word(wait.n, RECLAIMING));
+    return true;
+  }
+
+  #emitWait(event: 'taskDeferred' | 'taskReclaiming', execution: Execution, at: number): void {
+    if (this.listenerCount(event) === 0) return;
+    this.#emitGuarded(event, {
+      executionId: execution.executionId,
+      taskId: execution.taskId,
+      at,
+      wait: execution.waitKind,
+    });
+  }
+
+  #emitResumed(execution: Execution): void {
     const at = performance.now();
     const deferredMs = at - execution.deferredAt;
-    execution.state = 'active';
     execution.deferredMs += deferredMs;
-    this.#reclaiming -= 1;
-    this.#unpark(execution.workerId);
-    this.#emitGuarded('taskResumed', { executionId: execution.executionId, taskId: execution.taskId, at, deferredMs });
+    if (this.listenerCount('taskResumed') === 0) return;
+    this.#emitGuarded('taskResumed', {
+      executionId: execution.executionId,
+      taskId: execution.taskId,
+      at,
+      deferredMs,
+      wait: execution.waitKind,
+    });
   }
 
   #onOutput(execution: Execution, output: unknown): void {
@@ -342,6 +482,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       const part = findUncloneable(execution.request.input, 'input');
       execution.settle(new UncloneableValueError('input', part?.path ?? 'input', error));
     } else {
+      // Its thread is gone: every run on it fails next, and none of them may get a slot first.
+      if (execution.thread >= 0) this.#threads.retire(execution.thread);
       execution.settle(new WorkerDiedError(execution.taskId, error));
     }
     this.#finish(execution);
@@ -356,8 +498,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       this.#queued.delete(execution);
       this.#finish(execution);
     } else if (execution.cell !== null) {
-      Atomics.store(execution.cell, CONTROL, CANCELLED);
-      Atomics.notify(execution.cell, CONTROL);
+      cancelRun(execution.cell);
     }
   }
 
@@ -365,29 +506,29 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   #finish(execution: Execution): void {
     if (execution.finished) return;
     const previous = execution.state;
-    execution.state = 'finished';
+    this.#threads.dropReclaimer(execution);
+    this.#moveTo(execution, 'finished');
     clearTimeout(execution.timer);
     execution.removeAbortListener?.();
+    execution.signalWait = null;
+    execution.buffered = null;
+    if (execution.cell !== null) this.#reachable.delete(execution.executionId);
     if (previous !== 'queued') {
       this.#running.delete(execution);
-      if (previous === 'deferred') this.#deferred -= 1;
-      if (previous === 'reclaiming') this.#reclaiming -= 1;
-      if (previous === 'deferred' || previous === 'reclaiming') this.#unpark(execution.workerId);
-      execution.reclaimAbort?.abort();
       this.#totalExecuted += 1;
       if (execution.failure !== null) this.#totalFailed += 1;
       // Emitted before the slot is handed on, so listeners see this end before the next start.
       const event = execution.failure === null ? 'taskCompleted' : 'taskFailed';
       if (this.listenerCount(event) > 0) this.#emitFinished(execution, previous);
-      execution.token?.release();
+      if (previous === 'active') this.#handOn(execution.thread);
       if (execution.cell !== null) Atomics.notify(execution.cell, STATE); // wake #watchHandshake
     }
     this.#checkIdle();
   }
 
-  #emitFinished(execution: Execution, previous: Execution['state']): void {
+  #emitFinished(execution: Execution, previous: ExecutionState): void {
     const at = performance.now();
-    if (previous === 'deferred') execution.deferredMs += at - execution.deferredAt;
+    if (previous === 'deferred' || previous === 'reclaiming') execution.deferredMs += at - execution.deferredAt;
     const timing = {
       executionId: execution.executionId,
       taskId: execution.taskId,
@@ -415,50 +556,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     }
   }
 
-  #unpark(workerId: number): void {
-    const count = (this.#slotless.get(workerId) ?? 1) - 1;
-    if (count === 0) this.#slotless.delete(workerId);
-    else this.#slotless.set(workerId, count);
-  }
-
   #checkIdle(): void {
     if (this.#idle !== null && this.#running.size === 0 && this.#queued.size === 0) this.#idle();
-  }
-}
-
-function toRequest(task: TaskDefinition | TaskReference, input: unknown, executionId: string | undefined): TaskRequest {
-  if (typeof task !== 'object' || task === null) {
-    throw new InvalidArgumentError('task', 'a task from defineTask() or { module, id }', task);
-  }
-  if ('moduleUrl' in task && typeof task.fn === 'function') {
-    const cell = task.wantsHandle ? createCell() : null;
-    return {
-      moduleUrl: task.moduleUrl,
-      taskId: task.id,
-      executionId: executionId ?? (cell === null ? '' : newExecutionId()),
-      input,
-      cell,
-    };
-  }
-  const { module, id } = task as TaskReference;
-  if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('task.id', 'a task id', id);
-  // The main thread cannot see whether this task wants a handle: give it a cell in case.
-  return {
-    moduleUrl: toModuleUrl(module),
-    taskId: id,
-    executionId: executionId ?? newExecutionId(),
-    input,
-    cell: createCell(),
-  };
-}
-
-/** True if `promise` settles within `ms`; the timer does not outlive the answer. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
-  try {
-    return await Promise.race([promise.then(() => true), expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }

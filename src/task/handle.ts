@@ -1,48 +1,51 @@
-import {
-  DeferAbortedError,
-  DeferConditionError,
-  DeferInProgressError,
-  DeferTimeoutError,
-  InvalidArgumentError,
-  TaskAbortedError,
-} from '../errors.js';
+import { DeferAbortedError, DeferInProgressError, InvalidArgumentError, TaskAbortedError } from '../errors.js';
 import {
   type Cell,
-  ACTIVE,
-  CANCELLED,
+  type WaitKindCode,
   CONTROL,
   NONE,
-  RECLAIMING,
+  PROMISE,
   RELEASED,
+  SIGNAL,
   STATE,
+  UNTIL,
+  askBack,
+  awaitGrant,
+  beginWait,
+  isCancelled,
+  nextWaitNumber,
   waitForNotify,
+  word,
 } from '../slots/handshake.js';
+import { announceSignalWait, takeDelivery } from './control-port.js';
+import { type DeferCondition, evaluate, pollUntil } from './poll.js';
+import {
+  type CheckedWaitOptions,
+  type DeferOptions,
+  type WaitOptions,
+  checkDeferOptions,
+  checkSignalName,
+  checkWaitOptions,
+} from './wait-options.js';
+import { WaitStop } from './wait-stop.js';
 
-/** A condition polled by {@link TaskHandle.deferUntil}: true when the task can go on. */
-export type DeferCondition = () => boolean | Promise<boolean>;
-
-export interface DeferOptions {
-  /** Time between two checks of the condition, in ms. Default: 100. */
-  readonly pollIntervalMs?: number;
-  /** Give up after this many ms (the slot is taken again, then `DeferTimeoutError` is thrown). Default: none. */
-  readonly timeoutMs?: number;
-  /** Abort the deferral (the slot is taken again, then `DeferAbortedError` is thrown). */
-  readonly signal?: AbortSignal;
-}
-
-/** The default of {@link DeferOptions.pollIntervalMs}. */
-export const DEFAULT_POLL_INTERVAL_MS = 100;
+/** What `handle.waitFor` accepts: a promise, or a function that starts the work and returns one. */
+export type WaitWork<T> = PromiseLike<T> | (() => PromiseLike<T> | T);
 
 /**
  * What a running task can do about its slot. Passed as the second argument of a task function
  * that declares one (or that was defined with `{ handle: true }`).
+ *
+ * Every wait gives the slot back while it waits and takes one again, ahead of new work, before
+ * it returns or throws, so the code after a wait always runs with a slot. One wait at a time:
+ * combine promises with `Promise.all` inside one `waitFor`.
  */
 export interface TaskHandle {
-  /** The id of this run of the task (a UUIDv7). */
+  /** The id of this run of the task (a UUIDv7); `executor.signal` addresses runs by it. */
   readonly taskExecutionId: string;
   /** Aborted when the run is cancelled: its `signal` aborted or its `timeoutMs` passed. */
   readonly signal: AbortSignal;
-  /** False while the task has given its slot back inside `deferUntil`. */
+  /** False while the task has given its slot back inside a wait. */
   isSlotHeld(): boolean;
   /**
    * Waits until `condition` returns true, without holding a slot while it waits.
@@ -54,22 +57,44 @@ export interface TaskHandle {
    * first and then the typed error is thrown, so a task that catches it goes on with a slot.
    */
   deferUntil(condition: DeferCondition, options?: DeferOptions): Promise<void>;
+  /**
+   * Awaits `work` without holding a slot: resolves with its value, or rethrows its error
+   * unchanged, once a slot is the task's again. No polling: the slot is asked back the moment
+   * the promise settles. A promise that has settled already costs no handshake.
+   *
+   * @example const body = await handle.waitFor(fetch(url).then((r) => r.text()));
+   */
+  waitFor<T>(work: WaitWork<T>, options?: WaitOptions): Promise<T>;
+  /**
+   * Gives the slot back until a signal named `name` reaches this run, and resolves with its
+   * payload (with a slot again). A signal sent before the wait began is kept for the run and
+   * ends the wait at once. Signals come from `executor.signal(taskExecutionId, name, payload)`
+   * or, in a workflow, from `runner.signal(workflowExecutionId, name, payload)`.
+   */
+  waitForSignal<T = unknown>(name: string, options?: WaitOptions): Promise<T>;
 }
+
+/** How a wait ended on the worker's side. */
+type Ending<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+const NOT_SETTLED = Symbol('not settled');
+const notSettled = Promise.resolve(NOT_SETTLED);
 
 /**
  * The worker-side handle, bound to one run's handshake cell (see `slots/handshake.ts`).
  *
- * Local states: `held` → (release) → `released` → (condition holds, timeout, abort or
- * condition error) → `reclaiming` → (main grants) → `held`. Only one deferral at a time.
+ * Local states: `held` → (beginWait) → `released` → (the wait ends: here, or by main taking
+ * it for a signal) → `reclaiming` → (main grants) → `held`. Only one wait at a time.
  */
 export class CellTaskHandle implements TaskHandle {
   readonly taskExecutionId: string;
   readonly #cell: Cell;
   readonly #taskId: string;
   #slot: 'held' | 'released' | 'reclaiming' = 'held';
-  #deferring = false;
+  #waiting = false;
   #finished = false;
   #cancel: AbortController | null = null;
+  #waitNumber = 0;
 
   constructor(cell: Cell, taskExecutionId: string, taskId: string) {
     this.#cell = cell;
@@ -90,48 +115,56 @@ export class CellTaskHandle implements TaskHandle {
     return this.#slot === 'held';
   }
 
-  async deferUntil(condition: DeferCondition, options: DeferOptions = {}): Promise<void> {
-    try {
-      await this.#deferUntil(condition, options);
-    } catch (error) {
-      // A deferral the task did not await, still going when the task returned: nobody can
-      // handle its error, and an unhandled rejection would kill the thread and every run on it.
-      if (!this.#finished) throw error;
-    }
+  deferUntil(condition: DeferCondition, options: DeferOptions = {}): Promise<void> {
+    return this.#exclusive(async () => {
+      if (typeof condition !== 'function') throw new InvalidArgumentError('condition', 'a function', condition);
+      const { pollIntervalMs, ...wait } = checkDeferOptions(options);
+      if (this.#finished) return; // called after the task returned: there is no slot to give back
+      if (await evaluate(condition)) return;
+      await this.#park(UNTIL, wait, async (stop) => {
+        const failure = await pollUntil(condition, pollIntervalMs, stop);
+        return failure === null ? { ok: true, value: undefined } : { ok: false, error: failure };
+      });
+    });
   }
 
-  async #deferUntil(condition: DeferCondition, options: DeferOptions): Promise<void> {
-    const { pollIntervalMs, timeoutMs, signal } = validateDeferArguments(condition, options);
-    if (this.#finished) return; // called after the task returned: there is no slot to give back
-    if (this.#deferring) throw new DeferInProgressError();
-    this.#deferring = true;
-    try {
-      if (await evaluate(condition)) return;
-      // Aborted before it began: keep the slot, which was never given back.
-      if (signal?.aborted) throw new DeferAbortedError(signal.reason);
-      if (Atomics.load(this.#cell, CONTROL) === CANCELLED || this.#finished) {
-        throw new DeferAbortedError(new TaskAbortedError(this.#taskId, 'the run was cancelled'));
+  waitFor<T>(work: WaitWork<T>, options: WaitOptions = {}): Promise<T> {
+    return this.#exclusive(async () => {
+      const wait = checkWaitOptions(options);
+      const promise = typeof work === 'function' ? work() : work;
+      if (!isThenable(promise)) {
+        if (typeof work === 'function') return promise; // the function returned a plain value
+        throw new InvalidArgumentError('work', 'a promise or a function returning one', work);
       }
-      // Release first, before the bookkeeping below, so the slot goes to other work sooner.
-      this.#release();
-      // A cancellation stops the deferral: through `handle.signal` if the task made one, else
-      // through a watcher of the CONTROL word of this deferral's own (cheaper for parked runs:
-      // no AbortController that nothing else reads).
-      const stop = new DeferralStop([this.#cancel?.signal, signal], timeoutMs);
-      if (this.#cancel === null) this.#watchCancelDuring(stop);
-      let failure: Error | null = null;
-      try {
-        failure = await pollUntil(condition, pollIntervalMs, stop);
-      } finally {
-        stop.dispose();
-        // Wake this deferral's CONTROL watcher, if any, so it ends with the deferral.
-        Atomics.notify(this.#cell, CONTROL);
-        await this.#reclaim();
-      }
-      if (failure !== null) throw failure;
-    } finally {
-      this.#deferring = false;
-    }
+      // Settled already? Then there is nothing to wait for: no handshake (one microtask tells).
+      const early = await Promise.race([promise, notSettled]);
+      if (early !== NOT_SETTLED) return early;
+      if (this.#finished) return promise;
+      // Handlers on the work at once: a rejection that loses to a timeout is not unhandled.
+      const settled = Promise.resolve(promise).then(
+        (value): Ending<T> => ({ ok: true, value }),
+        (error: unknown): Ending<T> => ({ ok: false, error }),
+      );
+      return this.#park(PROMISE, wait, (stop) => firstOf(settled, stop));
+    });
+  }
+
+  waitForSignal<T = unknown>(name: string, options: WaitOptions = {}): Promise<T> {
+    return this.#exclusive(async () => {
+      checkSignalName(name);
+      const wait = checkWaitOptions(options);
+      if (this.#finished)
+        throw new DeferAbortedError(new TaskAbortedError(this.#taskId, 'the task had already returned'));
+      const ending = await this.#park(SIGNAL, wait, (stop, n) => {
+        announceSignalWait(this.taskExecutionId, n, name);
+        // Only main moves RELEASED(n) on while this waits: it took the wait for a signal.
+        return firstOf(
+          whileWord(this.#cell, word(n, RELEASED)).then((): Ending<undefined> => ({ ok: true, value: undefined })),
+          stop,
+        );
+      });
+      return ending as T;
+    });
   }
 
   /** Called by the worker when the task body has returned or thrown. */
@@ -139,36 +172,76 @@ export class CellTaskHandle implements TaskHandle {
     this.#finished = true;
     // Wake our own CONTROL watcher so its pending waitAsync does not outlive the run.
     if (this.#cancel !== null) Atomics.notify(this.#cell, CONTROL);
-    // A deferral the task did not await may still be parked: stop it. It settles quietly
+    // A wait the task did not await may still be parked: stop it. It settles quietly
     // (resolves) once the run is over, so an unawaited rejection cannot crash the thread.
     this.#cancel?.abort(new TaskAbortedError(this.#taskId, 'the task had already returned'));
   }
 
-  #release(): void {
-    this.#slot = 'released';
-    // The store is sequentially consistent and precedes the notify: the main thread, woken by
-    // the notify (or finding the word changed when it starts waiting), reads RELEASED.
-    Atomics.store(this.#cell, STATE, RELEASED);
-    Atomics.notify(this.#cell, STATE);
-  }
-
-  async #reclaim(): Promise<void> {
-    this.#slot = 'reclaiming';
-    Atomics.store(this.#cell, STATE, RECLAIMING);
-    Atomics.notify(this.#cell, STATE);
-    // Only the main thread moves RECLAIMING → ACTIVE, after it granted a slot. waitAsync
-    // compares and waits atomically, so a grant stored before we wait is seen at once. A
-    // wake-up with RECLAIMING still in the word was a notify for the main thread's waiter.
-    while (Atomics.load(this.#cell, STATE) === RECLAIMING && !this.#finished) {
-      await waitForNotify(this.#cell, STATE, RECLAIMING);
+  /**
+   * Runs one wait at a time. A wait the task did not await, still going when the task
+   * returned, resolves quietly: nobody can handle its error, and an unhandled rejection would
+   * kill the thread and every run on it.
+   */
+  async #exclusive<T>(wait: () => Promise<T>): Promise<T> {
+    if (this.#waiting) throw new DeferInProgressError();
+    this.#waiting = true;
+    try {
+      return await wait();
+    } catch (error) {
+      if (!this.#finished) throw error;
+      return undefined as T;
+    } finally {
+      this.#waiting = false;
     }
-    if (Atomics.load(this.#cell, STATE) === ACTIVE) this.#slot = 'held';
   }
 
-  /** Stops `stop` when the run is cancelled; ends with the deferral (`stop.disposed`). */
-  #watchCancelDuring(stop: DeferralStop): void {
+  /**
+   * The one shape of every wait: give the slot back (wait `n`), wait with `until` until it
+   * ends here or the main thread takes it for a signal, ask the slot back, await the grant,
+   * then return or throw. A wait main took (a signal) returns the delivered payload, even when
+   * its timeout or abort fired in the same instant: the compare-and-swap decided, and the
+   * signal is consumed only by the wait that gets it.
+   */
+  async #park<T>(
+    kind: WaitKindCode,
+    { signal, timeoutMs }: CheckedWaitOptions,
+    until: (stop: WaitStop, n: number) => Promise<Ending<T>>,
+  ): Promise<T> {
+    // Aborted before it began: keep the slot, which was never given back.
+    if (signal?.aborted) throw new DeferAbortedError(signal.reason);
+    if (isCancelled(this.#cell) || this.#finished) {
+      throw new DeferAbortedError(new TaskAbortedError(this.#taskId, 'the run was cancelled'));
+    }
+    const n = nextWaitNumber(this.#waitNumber);
+    this.#waitNumber = n;
+    // Release first, before the bookkeeping below, so the slot goes to other work sooner.
+    this.#slot = 'released';
+    beginWait(this.#cell, n, kind);
+    // A cancellation stops the wait: through `handle.signal` if the task made one, else through
+    // a watcher of the CONTROL word of this wait's own (cheaper for parked runs: no
+    // AbortController that nothing else reads).
+    const stop = new WaitStop([this.#cancel?.signal, signal], timeoutMs);
+    if (this.#cancel === null) this.#watchCancelDuring(stop);
+    let ending: Ending<T>;
+    try {
+      ending = await until(stop, n);
+    } finally {
+      stop.dispose();
+      // Wake this wait's CONTROL watcher, if any, so it ends with the wait.
+      Atomics.notify(this.#cell, CONTROL);
+    }
+    this.#slot = 'reclaiming';
+    const endedHere = askBack(this.#cell, n);
+    if (await awaitGrant(this.#cell, n, () => this.#finished)) this.#slot = 'held';
+    if (!endedHere) return takeDelivery(this.taskExecutionId, n)?.payload as T;
+    if (!ending.ok) throw ending.error;
+    return ending.value;
+  }
+
+  /** Stops `stop` when the run is cancelled; ends with the wait (`stop.disposed`). */
+  #watchCancelDuring(stop: WaitStop): void {
     void waitForNotify(this.#cell, CONTROL, NONE).then(() => {
-      if (Atomics.load(this.#cell, CONTROL) === CANCELLED) {
+      if (isCancelled(this.#cell)) {
         stop.cancel(new DeferAbortedError(new TaskAbortedError(this.#taskId, 'the run was cancelled')));
       } else if (!stop.disposed && !this.#finished) {
         this.#watchCancelDuring(stop);
@@ -178,7 +251,7 @@ export class CellTaskHandle implements TaskHandle {
 
   #watchForCancel(controller: AbortController): void {
     void waitForNotify(this.#cell, CONTROL, NONE).then(() => {
-      if (Atomics.load(this.#cell, CONTROL) === CANCELLED) {
+      if (isCancelled(this.#cell)) {
         controller.abort(new TaskAbortedError(this.#taskId, 'the run was cancelled (aborted or timed out)'));
       } else if (!this.#finished) {
         this.#watchForCancel(controller);
@@ -187,125 +260,23 @@ export class CellTaskHandle implements TaskHandle {
   }
 }
 
-/**
- * Ends a deferral early: on abort of any of its signals, or at its deadline. Owns one timer
- * and its listeners, and removes them in `dispose` so nothing outlives the deferral. A parked
- * run holds one of these for as long as it waits, so it keeps no controller of its own: the
- * poller registers the one callback to call.
- */
-class DeferralStop {
-  readonly #cleanups: (() => void)[] = [];
-  #onStop: (() => void) | null = null;
-  error: Error | null = null;
-  disposed = false;
-
-  constructor(signals: readonly (AbortSignal | undefined)[], timeoutMs: number | undefined) {
-    for (const signal of signals) {
-      if (signal === undefined) continue;
-      if (signal.aborted) {
-        this.#stop(new DeferAbortedError(signal.reason));
-        return;
-      }
-      const onAbort = (): void => this.#stop(new DeferAbortedError(signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#cleanups.push(() => signal.removeEventListener('abort', onAbort));
-    }
-    if (timeoutMs !== undefined) {
-      const timer = setTimeout(() => this.#stop(new DeferTimeoutError(timeoutMs)), timeoutMs);
-      this.#cleanups.push(() => clearTimeout(timer));
-    }
-  }
-
-  /** Calls `callback` once the deferral stops (at once if it has). */
-  whenStopped(callback: () => void): void {
-    this.#onStop = callback;
-    if (this.error !== null) callback();
-  }
-
-  /** Stops the deferral with `error` (the run was cancelled). */
-  cancel(error: Error): void {
-    this.#stop(error);
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.#onStop = null;
-    for (const cleanup of this.#cleanups) cleanup();
-    this.#cleanups.length = 0;
-  }
-
-  #stop(error: Error): void {
-    if (this.error !== null) return;
-    this.error = error;
-    this.#onStop?.();
-  }
-}
-
-/**
- * Polls every `intervalMs` until the condition holds (null) or the deferral stops (the error
- * to throw). Cheap while parked, since a run may wait for hours beside 100,000 others: one
- * timer, re-armed after each poll, and one promise for the whole wait. The condition is called
- * directly and awaited only when it returns a promise; one that hangs loses to the stop.
- */
-function pollUntil(condition: DeferCondition, intervalMs: number, stop: DeferralStop): Promise<Error | null> {
+/** Whichever comes first: `ending`, or the stop's error. */
+function firstOf<T>(ending: Promise<Ending<T>>, stop: WaitStop): Promise<Ending<T>> {
   return new Promise((resolve) => {
-    let settled = false;
-    const finish = (result: Error | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(result);
-    };
-    const next = (holds: unknown): void => {
-      if (holds === true) finish(null);
-      else if (!settled) timer.refresh();
-    };
-    const fail = (error: unknown): void => finish(new DeferConditionError(error));
-    const poll = (): void => {
-      let result: unknown;
-      try {
-        result = condition();
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
-        Promise.resolve(result).then(next, fail);
-      } else {
-        next(result);
-      }
-    };
-    const timer = setTimeout(poll, intervalMs);
-    stop.whenStopped(() => finish(stop.error));
+    stop.whenStopped(() => resolve({ ok: false, error: stop.error }));
+    void ending.then(resolve);
   });
 }
 
-async function evaluate(condition: DeferCondition): Promise<boolean> {
-  try {
-    return (await condition()) === true;
-  } catch (error) {
-    throw new DeferConditionError(error);
-  }
+/** Resolves once `cell[STATE]` no longer holds `value`. */
+async function whileWord(cell: Cell, value: number): Promise<void> {
+  while (Atomics.load(cell, STATE) === value) await waitForNotify(cell, STATE, value);
 }
 
-function validateDeferArguments(
-  condition: DeferCondition,
-  options: DeferOptions,
-): { pollIntervalMs: number; timeoutMs: number | undefined; signal: AbortSignal | undefined } {
-  if (typeof condition !== 'function') throw new InvalidArgumentError('condition', 'a function', condition);
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError('options', 'an object', options);
-  }
-  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-  if (typeof pollIntervalMs !== 'number' || !Number.isFinite(pollIntervalMs) || pollIntervalMs <= 0) {
-    throw new InvalidArgumentError('pollIntervalMs', 'a positive finite number of ms', options.pollIntervalMs);
-  }
-  const { timeoutMs, signal } = options;
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
-    throw new InvalidArgumentError('timeoutMs', 'a positive finite number of ms', timeoutMs);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
-  }
-  return { pollIntervalMs, timeoutMs, signal };
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -1,7 +1,6 @@
 /* eslint-disable @typescript-eslint/only-throw-error --
    Failures are thrown as plain TaskFailure objects on purpose: Piscina posts a thrown value back
    as the run's error, and a plain object crosses threads whole, where an Error loses its class. */
-import { threadId } from 'node:worker_threads';
 import {
   NoHandleError,
   TaskAbortedError,
@@ -9,7 +8,7 @@ import {
   UncloneableValueError,
   UnknownTaskError,
 } from '../errors.js';
-import { CANCELLED, CONTROL, WORKER } from '../slots/handshake.js';
+import { isCancelled } from '../slots/handshake.js';
 import { findUncloneable } from './cloneable.js';
 import type { TaskDefinition } from './define-task.js';
 import { CellTaskHandle, type TaskHandle } from './handle.js';
@@ -48,9 +47,8 @@ function runTask(task: TaskDefinition, request: TaskRequest): unknown {
   const { cell, taskId } = request;
   let handle: CellTaskHandle | undefined;
   if (cell !== null) {
-    Atomics.store(cell, WORKER, threadId);
     // Cancelled (aborted, timed out) before it reached this thread: do not start the body.
-    if (Atomics.load(cell, CONTROL) === CANCELLED) {
+    if (isCancelled(cell)) {
       throw setupFailure(new TaskAbortedError(taskId, 'the run was cancelled before it started'));
     }
     if (task.wantsHandle) handle = new CellTaskHandle(cell, request.executionId, taskId);
