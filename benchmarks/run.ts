@@ -11,6 +11,7 @@ import { memory } from './memory.js';
 import { overhead } from './overhead.js';
 import { parked } from './parked.js';
 import { persist } from './persist.js';
+import { resume } from './resume.js';
 import { scale } from './scale.js';
 import { type SuiteResult, passes, printTable, writeResult } from './report.js';
 
@@ -18,6 +19,7 @@ const SUITES: Record<string, () => Promise<SuiteResult>> = {
   overhead,
   handshake,
   defer,
+  resume,
   persist,
   scale,
   parked,

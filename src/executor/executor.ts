@@ -20,12 +20,14 @@ import {
   cancelRun,
   grant,
   phaseOf,
+  runOf,
   takeForSignal,
   waitForNotify,
   waitKindOf,
   waitNumberOf,
   word,
 } from '../slots/handshake.js';
+import { type AskRing, drainHints } from '../slots/ask-ring.js';
 import { Semaphore } from '../slots/semaphore.js';
 import { findUncloneable } from '../task/cloneable.js';
 import { type AwaitSignalMessage, type SignalDeliveryMessage, isControlPortHello } from '../task/control-messages.js';
@@ -81,6 +83,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   readonly #running = new Set<Execution>();
   /** Live runs with a handle, by id: the ones `signal` can reach. */
   readonly #reachable = new Map<string, Execution>();
+  /** The same runs by their number (the RUN word of their cell, the ask ring's entries). */
+  readonly #byRun = new Map<number, Execution>();
+  #lastRun = 0;
   #deferred = 0;
   #reclaiming = 0;
   #totalExecuted = 0;
@@ -118,7 +123,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     // 'error' event would throw; pass it on under a name that does not.
     this.#pool.on('error', (error: Error) => this.emit('workerError', error));
     this.#pool.on('message', (message: unknown) => {
-      if (isControlPortHello(message)) this.#attachControlPort(message.threadId, message.port);
+      if (isControlPortHello(message)) this.#attachControlPort(message.threadId, message.port, message.ring);
     });
   }
 
@@ -136,7 +141,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     let request: TaskRequest;
     try {
       validateRunOptions(options);
-      request = toRequest(task, input, options.executionId);
+      this.#lastRun = this.#lastRun >= 0x7fffffff ? 1 : this.#lastRun + 1;
+      request = toRequest(task, input, options.executionId, this.#lastRun);
     } catch (error) {
       return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     }
@@ -145,7 +151,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
 
     return new Promise((resolve, reject) => {
       const execution = new Execution(request, resolve, reject, performance.now());
-      if (request.cell !== null) this.#reachable.set(execution.executionId, execution);
+      if (request.cell !== null) {
+        this.#reachable.set(execution.executionId, execution);
+        this.#byRun.set(this.#lastRun, execution);
+      }
       // Listen before starting: a `taskStarted` listener may abort the signal synchronously.
       if (signal !== undefined) {
         const onAbort = (): void => this.#cancel(execution, new TaskAbortedError(request.taskId, signal.reason));
@@ -387,13 +396,27 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
    * `Threads.nextReclaimer`), else to the semaphore, which hands it to the next queued run.
    */
   #handOn(freedOn: number): void {
+    // Runs on that thread that asked back just now, their watchers not woken yet, come first.
+    const ring = freedOn >= 0 ? this.#threads.load(freedOn).ring : null;
+    if (ring !== null) this.#readHints(ring);
     const reclaimer = this.#threads.nextReclaimer(freedOn, this.#semaphore.waiting > 0);
     if (reclaimer === null) this.#semaphore.give();
     else this.#grantTo(reclaimer);
   }
 
-  #attachControlPort(threadId: number, port: MessagePort): void {
-    this.#threads.load(threadId).port = port;
+  /** Acts on each run its thread says asked back, as its watcher would (`#onStateWord` acts once). */
+  #readHints(ring: AskRing): void {
+    drainHints(ring, (run) => {
+      const execution = this.#byRun.get(run);
+      const cell = execution?.cell;
+      if (execution !== undefined && cell != null) this.#onStateWord(execution, cell, Atomics.load(cell, STATE));
+    });
+  }
+
+  #attachControlPort(threadId: number, port: MessagePort, ring: AskRing): void {
+    const load = this.#threads.load(threadId);
+    load.port = port;
+    load.ring = ring;
     port.on('message', (message: AwaitSignalMessage) => this.#onAwaitSignal(port, message));
     port.unref(); // signals in flight do not keep the process alive; running tasks do
   }
@@ -512,7 +535,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     execution.removeAbortListener?.();
     execution.signalWait = null;
     execution.buffered = null;
-    if (execution.cell !== null) this.#reachable.delete(execution.executionId);
+    if (execution.cell !== null) {
+      this.#reachable.delete(execution.executionId);
+      this.#byRun.delete(runOf(execution.cell));
+    }
     if (previous !== 'queued') {
       this.#running.delete(execution);
       this.#totalExecuted += 1;

@@ -12,16 +12,18 @@ export interface TaskReference {
   readonly id: string;
 }
 
+/** `run` is the run's number on the main thread, written in its cell (see `slots/ask-ring.ts`). */
 export function toRequest(
   task: TaskDefinition | TaskReference,
   input: unknown,
   executionId: string | undefined,
+  run: number,
 ): TaskRequest {
   if (typeof task !== 'object' || task === null) {
     throw new InvalidArgumentError('task', 'a task from defineTask() or { module, id }', task);
   }
   if ('moduleUrl' in task && typeof task.fn === 'function') {
-    const cell = task.wantsHandle ? createCell() : null;
+    const cell = task.wantsHandle ? createCell(run) : null;
     return {
       moduleUrl: task.moduleUrl,
       taskId: task.id,
@@ -38,7 +40,7 @@ export function toRequest(
     taskId: id,
     executionId: executionId ?? newExecutionId(),
     input,
-    cell: createCell(),
+    cell: createCell(run),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { AskRing } from '../slots/ask-ring.js';
 import type { Execution } from './execution.js';
 
 /**
@@ -37,7 +38,7 @@ export class Threads {
   load(id: number): ThreadLoad {
     let load = this.#threads.get(id);
     if (load === undefined) {
-      load = { active: 0, parked: 0, reclaimers: 0, port: null, retired: false };
+      load = { active: 0, parked: 0, reclaimers: 0, port: null, ring: null, retired: false };
       this.#threads.set(id, load);
     }
     return load;
@@ -59,6 +60,7 @@ export class Threads {
     if (load === undefined) return;
     load.port?.close();
     load.port = null;
+    load.ring = null;
     load.retired = true;
   }
 
@@ -119,6 +121,8 @@ export interface ThreadLoad {
   reclaimers: number;
   /** The main thread's end of its control port, once a task on it waited for a signal. */
   port: MessagePort | null;
+  /** Its ask ring, from the same hello as the port. */
+  ring: AskRing | null;
   /** The thread has stopped (Piscina destroyed it). */
   retired: boolean;
 }

@@ -31,6 +31,9 @@
  * WAIT_KIND word (worker only, written before RELEASED is stored, so main reads the kind of the
  * wait it sees released): UNTIL (`deferUntil`), PROMISE (`waitFor`), SIGNAL (`waitForSignal`).
  *
+ * RUN word (main only, before the cell is sent): the run's number, which the worker writes in
+ * its thread's ask ring when it asks back, so the main thread can find the run at once.
+ *
  * CONTROL word (main only): NONE, or CANCELLED when the run is cancelled (its `signal`
  * aborted, its `timeoutMs` passed, `close({ timeoutMs })` ran out). The worker reads it to
  * abort `handle.signal`, and before it gives a slot back.
@@ -46,8 +49,10 @@ export const STATE = 0;
 export const CONTROL = 1;
 /** Index of the WAIT_KIND word. */
 export const WAIT_KIND = 2;
+/** Index of the RUN word: the run's number on the main thread, for the ask ring (`ask-ring.ts`). */
+export const RUN = 3;
 /** Number of 32-bit words in a cell. */
-export const CELL_WORDS = 3;
+export const CELL_WORDS = 4;
 
 /** Phase: the run holds a slot. */
 export const ACTIVE = 0;
@@ -77,9 +82,15 @@ export type Cell = Int32Array;
 /** Wait numbers wrap well before the sign bit; a run would need 2^28 waits to reuse one. */
 const WAIT_NUMBER_MASK = 0x0fffffff;
 
-/** A fresh cell: ACTIVE(0), no control request. */
-export function createCell(): Cell {
-  return new Int32Array(new SharedArrayBuffer(CELL_WORDS * Int32Array.BYTES_PER_ELEMENT));
+/** A fresh cell for run number `run`: ACTIVE(0), no control request. */
+export function createCell(run: number): Cell {
+  const cell = new Int32Array(new SharedArrayBuffer(CELL_WORDS * Int32Array.BYTES_PER_ELEMENT));
+  cell[RUN] = run; // before the cell is sent: the message that carries it publishes it
+  return cell;
+}
+
+export function runOf(cell: Cell): number {
+  return Atomics.load(cell, RUN);
 }
 
 export function word(waitNumber: number, phase: Phase): number {

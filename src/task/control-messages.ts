@@ -1,19 +1,22 @@
 /**
  * The messages of a worker thread's control port: a `MessageChannel` of its own, beside
  * Piscina's task port, for what the slot handshake's integer words cannot carry (a signal's
- * name and payload). The worker opens it the first time a task on it waits for a signal and
- * hands the far end to the main thread through `parentPort` ({@link ControlPortHello}).
+ * name and payload). The worker opens it the first time a task on it waits and hands the far
+ * end, with its ask ring (`slots/ask-ring.ts`), to the main thread through `parentPort`
+ * ({@link ControlPortHello}).
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { AskRing } from '../slots/ask-ring.js';
 
 /** Marks the hello message among whatever else a task posts on `parentPort`. */
 export const CONTROL_PORT_HELLO = 'slotwise:control-port';
 
-/** Worker → main, once per thread, through `parentPort`: the main thread's end of the port. */
+/** Worker → main, once per thread, through `parentPort`: the main thread's end of the port, and the thread's ask ring. */
 export interface ControlPortHello {
   readonly type: typeof CONTROL_PORT_HELLO;
   readonly threadId: number;
   readonly port: MessagePort;
+  readonly ring: AskRing;
 }
 
 /** Worker → main: run `executionId` waits (its wait number `n`) for a signal named `name`. */

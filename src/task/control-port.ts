@@ -1,8 +1,9 @@
 /**
- * The worker thread's end of its control port (see `control-messages.ts`), opened on first use:
- * threads whose tasks never wait for a signal never open one.
+ * The worker thread's end of its control port (see `control-messages.ts`) and its ask ring,
+ * opened on first use: threads whose tasks never wait open neither.
  */
 import { MessageChannel, type MessagePort, parentPort, receiveMessageOnPort, threadId } from 'node:worker_threads';
+import { type AskRing, createAskRing, pushHint } from '../slots/ask-ring.js';
 import {
   type AwaitSignalMessage,
   CONTROL_PORT_HELLO,
@@ -11,6 +12,7 @@ import {
 } from './control-messages.js';
 
 let port: MessagePort | null = null;
+let ring: AskRing | null = null;
 /** Deliveries read from the port for waits that have not looked yet, by `executionId:n`. */
 const inbox = new Map<string, unknown>();
 
@@ -20,10 +22,21 @@ function controlPort(): MessagePort {
     port = channel.port1;
     // Nothing listens on this end (deliveries are read synchronously), so it keeps nothing alive.
     port.unref();
-    const hello: ControlPortHello = { type: CONTROL_PORT_HELLO, threadId, port: channel.port2 };
+    ring = createAskRing();
+    const hello: ControlPortHello = { type: CONTROL_PORT_HELLO, threadId, port: channel.port2, ring };
     parentPort?.postMessage(hello, [channel.port2]);
   }
   return port;
+}
+
+/** Opens the port and ring if need be: called as a run begins a wait, well before it asks back. */
+export function openControlPort(): void {
+  controlPort();
+}
+
+/** Notes in the thread's ask ring that run number `run` asked for its slot back. */
+export function hintAskBack(run: number): void {
+  if (ring !== null) pushHint(ring, run);
 }
 
 /** Tells the main thread that wait `n` of a run waits for signal `name`. */

@@ -14,11 +14,12 @@ import {
   beginWait,
   isCancelled,
   nextWaitNumber,
+  runOf,
   waitForNotify,
   word,
 } from '../slots/handshake.js';
-import { announceSignalWait, takeDelivery } from './control-port.js';
-import { type DeferCondition, evaluate, pollUntil } from './poll.js';
+import { announceSignalWait, hintAskBack, openControlPort, takeDelivery } from './control-port.js';
+import { type DeferCondition, evaluate, startPolling } from './poll.js';
 import {
   type CheckedWaitOptions,
   type DeferOptions,
@@ -121,10 +122,11 @@ export class CellTaskHandle implements TaskHandle {
       const { pollIntervalMs, ...wait } = checkDeferOptions(options);
       if (this.#finished) return; // called after the task returned: there is no slot to give back
       if (await evaluate(condition)) return;
-      await this.#park(UNTIL, wait, async (stop) => {
-        const failure = await pollUntil(condition, pollIntervalMs, stop);
-        return failure === null ? { ok: true, value: undefined } : { ok: false, error: failure };
-      });
+      await this.#park<undefined>(UNTIL, wait, (end) =>
+        startPolling(condition, pollIntervalMs, (failure) =>
+          end(failure === null ? { ok: true, value: undefined } : { ok: false, error: failure }),
+        ),
+      );
     });
   }
 
@@ -140,12 +142,14 @@ export class CellTaskHandle implements TaskHandle {
       const early = await Promise.race([promise, notSettled]);
       if (early !== NOT_SETTLED) return early;
       if (this.#finished) return promise;
-      // Handlers on the work at once: a rejection that loses to a timeout is not unhandled.
-      const settled = Promise.resolve(promise).then(
-        (value): Ending<T> => ({ ok: true, value }),
-        (error: unknown): Ending<T> => ({ ok: false, error }),
-      );
-      return this.#park(PROMISE, wait, (stop) => firstOf(settled, stop));
+      return this.#park<T>(PROMISE, wait, (end) => {
+        // Handlers on the work at once: a rejection that loses to a timeout is not unhandled.
+        Promise.resolve(promise).then(
+          (value) => end({ ok: true, value }),
+          (error: unknown) => end({ ok: false, error }),
+        );
+        return null;
+      });
     });
   }
 
@@ -155,15 +159,13 @@ export class CellTaskHandle implements TaskHandle {
       const wait = checkWaitOptions(options);
       if (this.#finished)
         throw new DeferAbortedError(new TaskAbortedError(this.#taskId, 'the task had already returned'));
-      const ending = await this.#park(SIGNAL, wait, (stop, n) => {
+      return this.#park<T>(SIGNAL, wait, (end, n) => {
         announceSignalWait(this.taskExecutionId, n, name);
-        // Only main moves RELEASED(n) on while this waits: it took the wait for a signal.
-        return firstOf(
-          whileWord(this.#cell, word(n, RELEASED)).then((): Ending<undefined> => ({ ok: true, value: undefined })),
-          stop,
-        );
+        // Only main moves RELEASED(n) on while this waits: it took the wait for a signal, and
+        // the payload is what `#park` returns (the value here is never used).
+        void whileWord(this.#cell, word(n, RELEASED)).then(() => end({ ok: true, value: undefined as T }));
+        return null;
       });
-      return ending as T;
     });
   }
 
@@ -196,16 +198,17 @@ export class CellTaskHandle implements TaskHandle {
   }
 
   /**
-   * The one shape of every wait: give the slot back (wait `n`), wait with `until` until it
-   * ends here or the main thread takes it for a signal, ask the slot back, await the grant,
-   * then return or throw. A wait main took (a signal) returns the delivered payload, even when
-   * its timeout or abort fired in the same instant: the compare-and-swap decided, and the
-   * signal is consumed only by the wait that gets it.
+   * The one shape of every wait: give the slot back (wait `n`), let `begin` wait until it
+   * calls `end` (or the stop ends the wait: timeout, abort, cancellation), ask the slot back
+   * in that same synchronous step, await the grant, then return or throw. A wait main took
+   * (a signal) returns the delivered payload, even when its timeout or abort fired in the same
+   * instant: the compare-and-swap decided, and a signal is consumed only by the wait that
+   * gets it. `begin` may return a function that stops what it started.
    */
   async #park<T>(
     kind: WaitKindCode,
     { signal, timeoutMs }: CheckedWaitOptions,
-    until: (stop: WaitStop, n: number) => Promise<Ending<T>>,
+    begin: (end: (ending: Ending<T>) => void, n: number) => (() => void) | null,
   ): Promise<T> {
     // Aborted before it began: keep the slot, which was never given back.
     if (signal?.aborted) throw new DeferAbortedError(signal.reason);
@@ -217,21 +220,33 @@ export class CellTaskHandle implements TaskHandle {
     // Release first, before the bookkeeping below, so the slot goes to other work sooner.
     this.#slot = 'released';
     beginWait(this.#cell, n, kind);
-    // A cancellation stops the wait: through `handle.signal` if the task made one, else through
-    // a watcher of the CONTROL word of this wait's own (cheaper for parked runs: no
-    // AbortController that nothing else reads).
-    const stop = new WaitStop([this.#cancel?.signal, signal], timeoutMs);
-    if (this.#cancel === null) this.#watchCancelDuring(stop);
-    let ending: Ending<T>;
-    try {
-      ending = await until(stop, n);
-    } finally {
-      stop.dispose();
-      // Wake this wait's CONTROL watcher, if any, so it ends with the wait.
-      Atomics.notify(this.#cell, CONTROL);
-    }
-    this.#slot = 'reclaiming';
-    const endedHere = askBack(this.#cell, n);
+    openControlPort();
+    let endedHere = false;
+    const ending = await new Promise<Ending<T>>((resolve) => {
+      let ended = false;
+      let stopBegun: (() => void) | null = null;
+      // A cancellation stops the wait: through `handle.signal` if the task made one, else
+      // through a watcher of the CONTROL word of this wait's own (cheaper for parked runs: no
+      // AbortController that nothing else reads).
+      const stop = new WaitStop([this.#cancel?.signal, signal], timeoutMs);
+      const end = (result: Ending<T>): void => {
+        if (ended) return;
+        ended = true;
+        stop.dispose();
+        stopBegun?.();
+        Atomics.notify(this.#cell, CONTROL); // this wait's CONTROL watcher, if any, ends with it
+        this.#slot = 'reclaiming';
+        // Synchronously with whatever ended the wait: a poll run at a task boundary asks back
+        // before that task's result is sent, and the hint tells main which run it is.
+        endedHere = askBack(this.#cell, n);
+        if (endedHere) hintAskBack(runOf(this.#cell));
+        resolve(result);
+      };
+      stopBegun = begin(end, n);
+      if (ended) stopBegun?.();
+      stop.whenStopped(() => end({ ok: false, error: stop.error }));
+      if (this.#cancel === null && !ended) this.#watchCancelDuring(stop);
+    });
     if (await awaitGrant(this.#cell, n, () => this.#finished)) this.#slot = 'held';
     if (!endedHere) return takeDelivery(this.taskExecutionId, n)?.payload as T;
     if (!ending.ok) throw ending.error;
@@ -258,14 +273,6 @@ export class CellTaskHandle implements TaskHandle {
       }
     });
   }
-}
-
-/** Whichever comes first: `ending`, or the stop's error. */
-function firstOf<T>(ending: Promise<Ending<T>>, stop: WaitStop): Promise<Ending<T>> {
-  return new Promise((resolve) => {
-    stop.whenStopped(() => resolve({ ok: false, error: stop.error }));
-    void ending.then(resolve);
-  });
 }
 
 /** Resolves once `cell[STATE]` no longer holds `value`. */

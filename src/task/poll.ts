@@ -1,46 +1,55 @@
 import { DeferConditionError } from '../errors.js';
-import type { WaitStop } from './wait-stop.js';
+import { cancelPoll, createPoller, schedulePoll } from './poll-schedule.js';
 
 /** A condition polled by `handle.deferUntil`: true when the task can go on. */
 export type DeferCondition = () => boolean | Promise<boolean>;
 
 /**
- * Polls every `intervalMs` until the condition holds (null) or the wait stops (the error to
- * throw). Cheap while parked, since a run may wait for hours beside 100,000 others: one timer,
- * re-armed after each poll, and one promise for the whole wait. The condition is called
- * directly and awaited only when it returns a promise; one that hangs loses to the stop.
+ * Polls every `intervalMs` until the condition holds (`onEnd(null)`) or throws
+ * (`onEnd(error)`); the returned function stops the polling. `onEnd` is called synchronously
+ * from the poll that decided, so a wait that ends during a task boundary's due polls asks for
+ * its slot before that task's result is sent (see `poll-schedule.ts`).
+ *
+ * Cheap while parked, since a run may wait for hours beside 100,000 others: one entry in its
+ * thread's poll schedule, re-queued after each poll. The condition is called directly and
+ * awaited only when it returns a promise; one that hangs loses to the wait's stop.
  */
-export function pollUntil(condition: DeferCondition, intervalMs: number, stop: WaitStop): Promise<Error | null> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (result: Error | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(result);
-    };
-    const next = (holds: unknown): void => {
-      if (holds === true) finish(null);
-      else if (!settled) timer.refresh();
-    };
-    const fail = (error: unknown): void => finish(new DeferConditionError(error));
-    const poll = (): void => {
-      let result: unknown;
-      try {
-        result = condition();
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
-        Promise.resolve(result).then(next, fail);
-      } else {
-        next(result);
-      }
-    };
-    const timer = setTimeout(poll, intervalMs);
-    stop.whenStopped(() => finish(stop.error));
+export function startPolling(
+  condition: DeferCondition,
+  intervalMs: number,
+  onEnd: (failure: Error | null) => void,
+): () => void {
+  let ended = false;
+  const end = (failure: Error | null): void => {
+    if (ended) return;
+    ended = true;
+    cancelPoll(poller);
+    onEnd(failure);
+  };
+  const next = (holds: unknown): void => {
+    if (holds === true) end(null);
+    else if (!ended) schedulePoll(poller);
+  };
+  const fail = (error: unknown): void => end(new DeferConditionError(error));
+  const poller = createPoller(intervalMs, () => {
+    let result: unknown;
+    try {
+      result = condition();
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+      Promise.resolve(result).then(next, fail);
+    } else {
+      next(result);
+    }
   });
+  schedulePoll(poller);
+  return () => {
+    ended = true;
+    cancelPoll(poller);
+  };
 }
 
 /** The condition's first check, before any handshake. */

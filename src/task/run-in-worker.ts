@@ -12,6 +12,7 @@ import { isCancelled } from '../slots/handshake.js';
 import { findUncloneable } from './cloneable.js';
 import type { TaskDefinition } from './define-task.js';
 import { CellTaskHandle, type TaskHandle } from './handle.js';
+import { runDuePolls } from './poll-schedule.js';
 import { lookupTask, taskIdsOf } from './registry.js';
 import { type TaskFailure, type TaskRequest, serializeError } from './wire.js';
 
@@ -60,23 +61,33 @@ function runTask(task: TaskDefinition, request: TaskRequest): unknown {
   try {
     result = task.fn(request.input, handle as TaskHandle);
   } catch (error) {
-    handle?.dispose();
+    ended(handle);
     throw taskFailure(error);
   }
   if (!isThenable(result)) {
-    handle?.dispose();
+    ended(handle);
     return checkedOutput(result);
   }
   return Promise.resolve(result).then(
     (output) => {
-      handle?.dispose();
+      ended(handle);
       return checkedOutput(output);
     },
     (error: unknown) => {
-      handle?.dispose();
+      ended(handle);
       throw taskFailure(error);
     },
   );
+}
+
+/**
+ * A task body is over: its handle goes, and the thread's due polls run before the result is
+ * sent, so a parked run whose condition turned true meanwhile asks for its slot first (see
+ * `poll-schedule.ts`).
+ */
+function ended(handle: CellTaskHandle | undefined): void {
+  handle?.dispose();
+  runDuePolls();
 }
 
 function checkedOutput(output: unknown): unknown {
