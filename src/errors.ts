@@ -24,6 +24,7 @@ export const ErrorCode = {
   SchemaTooNew: 'SLOTWISE_SCHEMA_TOO_NEW',
   DatabaseUnavailable: 'SLOTWISE_DATABASE_UNAVAILABLE',
   WorkflowNotFound: 'SLOTWISE_WORKFLOW_NOT_FOUND',
+  WorkflowEnded: 'SLOTWISE_WORKFLOW_ENDED',
   RunnerClosed: 'SLOTWISE_RUNNER_CLOSED',
   ClaimLost: 'SLOTWISE_CLAIM_LOST',
   OutcomeRefused: 'SLOTWISE_OUTCOME_REFUSED',
@@ -246,6 +247,22 @@ export class WorkflowNotFoundError extends SlotwiseError {
   constructor(workflowExecutionId: string) {
     super(ErrorCode.WorkflowNotFound, `No workflow execution \`${workflowExecutionId}\` in this schema`);
     this.workflowExecutionId = workflowExecutionId;
+  }
+}
+
+/** A signal was sent to a workflow execution that has ended: no task of it can wait any more. */
+export class WorkflowEndedError extends SlotwiseError {
+  readonly workflowExecutionId: string;
+  /** How it ended, e.g. `Completed`. */
+  readonly status: string;
+
+  constructor(workflowExecutionId: string, status: string) {
+    super(
+      ErrorCode.WorkflowEnded,
+      `Workflow execution \`${workflowExecutionId}\` has ended (${status}): it takes no signal any more`,
+    );
+    this.workflowExecutionId = workflowExecutionId;
+    this.status = status;
   }
 }
 

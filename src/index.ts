@@ -94,6 +94,7 @@ export {
   SchemaTooNewError,
   DatabaseUnavailableError,
   WorkflowNotFoundError,
+  WorkflowEndedError,
   RunnerClosedError,
   ClaimLostError,
   OutcomeRefusedError,

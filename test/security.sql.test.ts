@@ -11,6 +11,7 @@ import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { DatabaseUnavailableError, ErrorCode, InvalidArgumentError, Runner, SlotwiseError } from '../src/index.js';
 import { redact, validateSchema } from '../src/store/database.js';
+import { signalChannel } from '../src/store/signals.js';
 import { readyChannel } from '../src/store/store.js';
 import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
 import { killSeedsDiamond } from './fixtures/kill-seeds-tasks.js';
@@ -36,8 +37,8 @@ const ALLOWED_INTERPOLATIONS = new Map([
     'orphansSql itself: `columns` is only ever one of the two constants above (checked below)',
   ],
   [
-    'src/store/ready-listener.ts: this.#channel',
-    'LISTEN takes no bind parameters; the channel is readyChannel(validated schema): [a-z0-9_], <= 63 bytes (checked below)',
+    'src/store/listener.ts: channel',
+    'LISTEN takes no bind parameters; each channel is readyChannel or signalChannel of a validated schema: [a-z0-9_], <= 63 bytes (checked below)',
   ],
 ]);
 
@@ -263,6 +264,7 @@ describe('SQL is parameterised', () => {
     for (const good of ['slotwise', '_x', 'a1_b2', 'x'.repeat(63), `t_${'y'.repeat(60)}`]) {
       expect(validateSchema(good)).to.equal(good);
       expect(readyChannel(good)).to.match(/^[a-z0-9_]{1,63}$/);
+      expect(signalChannel(good)).to.match(/^[a-z0-9_]{1,63}$/);
     }
   });
 });

@@ -7,6 +7,7 @@ import {
   OutcomeRefusedError,
   RunnerClosedError,
   SlotwiseError,
+  WorkflowEndedError,
   WorkflowNotFoundError,
 } from '../errors.js';
 import { newExecutionId } from '../executor/execution-id.js';
@@ -15,7 +16,8 @@ import type { TaskFailedEvent, TaskFinishedEvent } from '../executor/events.js';
 import { type Database, openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
 import { Leases } from '../store/leases.js';
-import { ReadyListener } from '../store/ready-listener.js';
+import { NotificationListener } from '../store/listener.js';
+import { SignalStore } from '../store/signals.js';
 import type { ClaimedTask } from '../store/rows.js';
 import { Store } from '../store/store.js';
 import { isTransient, retryTransient } from '../store/transient.js';
@@ -28,7 +30,11 @@ import { EndWaiters } from './end-waiters.js';
 import { taskContext } from './task-context.js';
 import type { RunnerCloseOptions, RunnerEvents } from './events.js';
 import { LeaseKeeper, leaseSafetyMargin } from './lease-keeper.js';
+import { SignalWaits } from './signal-waits.js';
+import { checkSignalName } from '../task/wait-options.js';
 import { type Outcome, type Settlement, type SettlementResult, Transitions, planExecutions } from './transitions.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * How long the executor's close waits, twice (for the runs, then for their cancellations),
@@ -76,7 +82,9 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #store: Store;
   readonly #leases: Leases;
   readonly #leaseKeeper: LeaseKeeper;
-  readonly #listener: ReadyListener | null;
+  readonly #listener: NotificationListener | null;
+  readonly #signals: SignalStore;
+  readonly #signalWaits: SignalWaits;
   readonly #transitions: Transitions;
   readonly #executor: Executor;
   readonly #workflows = new Map<string, Workflow>();
@@ -122,7 +130,12 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#store = new Store(knex, this.options.schema, !embedded);
     this.#endWaiters = new EndWaiters((ids) => this.#store.endedAmong(ids), this.options.pollIntervalMs);
     this.#leases = new Leases(knex, this.options.schema);
-    this.#transitions = new Transitions(this.#store, { ...this.options, notifier: this.runnerId });
+    this.#signals = new SignalStore(knex, this.options.schema, !embedded);
+    this.#transitions = new Transitions(this.#store, {
+      ...this.options,
+      notifier: this.runnerId,
+      signals: this.#signals,
+    });
     this.#leaseKeeper = new LeaseKeeper(this.#leases, {
       runnerId: this.runnerId,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
@@ -137,13 +150,17 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         if (!isTransient(error)) this.#reportWriteFailure(error);
       },
     });
-    this.#listener =
-      this.#store.channel === null
-        ? null
-        : new ReadyListener(knex, this.#store.channel, this.runnerId, () => this.#pump());
+    this.#listener = this.#listen(knex);
     this.#executor = new Executor({
       threads: this.options.threads,
       maxConcurrentTasks: this.options.maxConcurrentTasks,
+    });
+    this.#signalWaits = new SignalWaits(this.#signals, this.#executor, this.options.writeDeadlineMs, (error, id) =>
+      this.#reportWriteFailure(error, id),
+    );
+    this.#executor.on('taskAwaitingSignal', (e) => {
+      const live = this.#live.get(e.executionId);
+      if (live !== undefined && live.fate === 'own') this.#signalWaits.wait(live.claim, e.name);
     });
     this.#executor.on('taskStarted', (e) => {
       const live = this.#live.get(e.executionId);
@@ -219,6 +236,36 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /**
+   * Sends the signal `name`, with `payload` (JSON), to the workflow execution `id`, from any
+   * process. The signal is stored first, so one sent before a task waits for it, or while no
+   * runner holds that task, is not lost; then the runner holding a task that waits for it is
+   * woken (`NOTIFY`). Each signal ends one `handle.waitForSignal(name)` of one task of the
+   * execution: the oldest signal of the name goes to the task that waits first. A task run
+   * again after a crash gets the same signals for the same waits. Resolves once stored.
+   *
+   * Rejects with `WorkflowNotFoundError` (no such execution), `WorkflowEndedError` (it has
+   * ended), `ContextNotStorableError` (the payload is not JSON) or `InvalidArgumentError`.
+   */
+  async signal(id: string, name: string, payload?: unknown): Promise<void> {
+    if (this.#closing !== null) throw new RunnerClosedError();
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new InvalidArgumentError('id', 'a workflow execution id (a UUID string)', id);
+    }
+    checkSignalName(name);
+    if (payload !== undefined) assertStorable(payload, 'payload');
+    await this.#started;
+    if (!UUID.test(id)) throw new WorkflowNotFoundError(id);
+    const result = await retryTransient(() => this.#signals.insert(id, name, payload, this.runnerId), {
+      deadlineMs: this.options.writeDeadlineMs,
+      operation: `storing signal \`${name}\` for workflow execution \`${id}\``,
+    });
+    if (!result.stored) {
+      throw result.status === null ? new WorkflowNotFoundError(id) : new WorkflowEndedError(id, result.status);
+    }
+    this.#signalWaits.offer(id); // a task of this process may be the one waiting
+  }
+
+  /**
    * Stops claiming, gives back claims on tasks that have not started, lets running tasks finish
    * and their state land (up to `timeoutMs`; past it, the rest are aborted and their claims
    * given back), then closes.
@@ -289,6 +336,32 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#endWaiters.stop(new RunnerClosedError());
   }
 
+  /**
+   * The `LISTEN` connection (PostgreSQL only): tasks made Ready wake the pump, signals stored
+   * wake their execution's waiting runs. Payloads name the sender, whose own are not news.
+   */
+  #listen(knex: Database['knex']): NotificationListener | null {
+    const readyChannel = this.#store.channel;
+    const signalChannel = this.#signals.channel;
+    if (readyChannel === null || signalChannel === null) return null;
+    const channels = new Map<string, (payload: string) => void>([
+      [readyChannel, (notifier) => notifier !== this.runnerId && this.#pump()],
+      [
+        signalChannel,
+        (payload) => {
+          const [notifier, workflowExecutionId] = payload.split(':');
+          if (notifier !== this.runnerId && workflowExecutionId !== undefined) {
+            this.#signalWaits.offer(workflowExecutionId);
+          }
+        },
+      ],
+    ]);
+    return new NotificationListener(knex, channels, () => {
+      this.#pump();
+      this.#signalWaits.offer(null);
+    });
+  }
+
   #register(workflow: Workflow): void {
     const known = this.#workflows.get(workflow.name);
     if (known !== undefined && known !== workflow) {
@@ -347,7 +420,14 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         ? Math.max(this.options.pollIntervalMs, this.options.heartbeatIntervalMs)
         : this.options.pollIntervalMs;
     const delay = Math.min(interval, this.#transitions.nextLocalRetryMs() ?? Infinity);
-    this.#pollTimer = setTimeout(() => this.#pump(), Math.max(delay, 0));
+    this.#pollTimer = setTimeout(
+      () => {
+        this.#pump();
+        // A signal announced while the listener was away is found here.
+        if (this.#signalWaits.size > 0) this.#signalWaits.offer(null);
+      },
+      Math.max(delay, 0),
+    );
     // Idle polling alone must not keep the process alive; waiting callers and live runs do.
     if (this.#endWaiters.size === 0 && this.#live.size === 0) this.#pollTimer.unref();
   }
@@ -408,6 +488,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       }
       live.writes = live.writes.then(() => this.#conclude(live, outcome));
       await live.writes.catch(() => undefined);
+      this.#signalWaits.forget(claim.id);
       this.#live.delete(claim.id);
       this.#pump();
     })();
@@ -430,7 +511,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
           operation: `releasing the claim on task \`${claim.task_id}\``,
         });
       } else {
-        const result = await this.#outcomes.add({ claim, workflow: live.workflow, outcome });
+        const tookSignals = this.#signalWaits.tookAny(claim.id);
+        const result = await this.#outcomes.add({ claim, workflow: live.workflow, outcome, tookSignals });
         if (result === 'ended') this.#wake(claim.workflow_execution_id, null);
         if (result === 'lost') this.#emitClaimLost(claim);
       }

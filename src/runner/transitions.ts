@@ -19,6 +19,7 @@ import type { Knex } from 'knex';
 import type { TaskFinishedEvent } from '../executor/events.js';
 import type { ClaimedTask, EventRow, SlimTask, TaskStatus } from '../store/rows.js';
 import type { Orphan } from '../store/leases.js';
+import type { SignalStore } from '../store/signals.js';
 import type { Store } from '../store/store.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { assertStorable, mergeContext } from '../workflow/context.js';
@@ -36,11 +37,15 @@ export interface Settlement {
   readonly claim: ClaimedTask;
   readonly workflow: Workflow;
   readonly outcome: Outcome;
+  /** Whether the run took signals (`runner.signal`): they are consumed once the task ends. */
+  readonly tookSignals?: boolean;
 }
 
 export interface TransitionsOptions {
   /** Recoveries of a task before it is Failed as "abandoned". */
   readonly maxRecoveryAttempts: number;
+  /** Where the signals tasks took are marked consumed when the tasks end. */
+  readonly signals?: SignalStore;
   /** The runner id sent with `NOTIFY`s. Default: empty. */
   readonly notifier?: string;
 }
@@ -66,6 +71,7 @@ interface Ended {
 export class Transitions {
   readonly #store: Store;
   readonly #maxRecoveryAttempts: number;
+  readonly #signals: SignalStore | undefined;
   /** Sent with the `NOTIFY` of tasks made Ready, so this process can tell its own apart. */
   readonly #notifier: string;
   /** When this process's scheduled retries fall due (epoch ms). */
@@ -74,6 +80,7 @@ export class Transitions {
   constructor(store: Store, options: TransitionsOptions) {
     this.#store = store;
     this.#maxRecoveryAttempts = options.maxRecoveryAttempts;
+    this.#signals = options.signals;
     this.#notifier = options.notifier ?? '';
   }
 
@@ -142,7 +149,8 @@ export class Transitions {
       const lost = new Set<string>();
       const settledAlready = new Set<string>();
       const ended = new Map<string, { workflow: Workflow; list: Ended[] }>();
-      for (const { claim, workflow, outcome } of settlements) {
+      const consumers: string[] = [];
+      for (const { claim, workflow, outcome, tookSignals } of settlements) {
         const row = states.get(claim.id);
         const task = workflow.task(claim.task_id);
         if (row !== undefined && row.status !== 'Running' && row.claim_token === claim.claim_token) {
@@ -177,11 +185,13 @@ export class Transitions {
           events.push({ ...base, event_type: 'task_failed', data: storedError(error) });
           status = 'Failed';
         }
+        if (tookSignals === true) consumers.push(claim.id);
         const entry = ended.get(claim.workflow_execution_id) ?? { workflow, list: [] };
         entry.list.push({ taskId: claim.task_id, status });
         ended.set(claim.workflow_execution_id, entry);
       }
       await this.#store.completeTasks(tx, completed);
+      await this.#signals?.consume(tx, consumers);
       const counts: EndedCount[] = [];
       for (const [executionId, { workflow, list }] of ended) {
         const input = workflows.get(executionId)?.input ?? {};

@@ -1,8 +1,8 @@
 /**
  * Wake-ups across processes: one dedicated PostgreSQL connection per runner (outside knex's
- * pool, which would hand it to queries) that `LISTEN`s on the schema's Ready channel. When the
- * connection drops it reconnects with backoff; meanwhile `listening` is false and the runner
- * polls at its fallback interval instead.
+ * pool, which would hand it to queries) that `LISTEN`s on the schema's channels (tasks made
+ * Ready, signals stored). When the connection drops it reconnects with backoff; meanwhile
+ * `listening` is false and the runner polls at its fallback interval instead.
  */
 import type { Knex } from 'knex';
 import type { Client as PgClient, Notification } from 'pg';
@@ -15,23 +15,23 @@ interface RawConnectionSource {
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 
-export class ReadyListener {
+/** What to do with a notification's payload, per channel (names validated: see `readyChannel`). */
+export type ChannelHandlers = ReadonlyMap<string, (payload: string) => void>;
+
+export class NotificationListener {
   readonly #knex: Knex;
-  readonly #channel: string;
-  /** Called for each notification sent by another process. */
-  readonly #onReady: () => void;
-  /** This process's own notifier id: its own notifications are not news. */
-  readonly #self: string;
+  readonly #channels: ChannelHandlers;
+  /** Called once listening starts or starts again: what was sent meanwhile was not heard. */
+  readonly #onListening: () => void;
   #connection: PgClient | null = null;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = RECONNECT_MIN_MS;
   #closed = false;
 
-  constructor(knex: Knex, channel: string, self: string, onReady: () => void) {
+  constructor(knex: Knex, channels: ChannelHandlers, onListening: () => void) {
     this.#knex = knex;
-    this.#channel = channel;
-    this.#self = self;
-    this.#onReady = onReady;
+    this.#channels = channels;
+    this.#onListening = onListening;
   }
 
   /** True while notifications can arrive. */
@@ -59,17 +59,18 @@ export class ReadyListener {
       connection.on('error', () => this.#lost(connection));
       connection.on('end', () => this.#lost(connection));
       connection.on('notification', (message: Notification) => {
-        if (message.payload !== this.#self) this.#onReady();
+        this.#channels.get(message.channel)?.(message.payload ?? '');
       });
-      await connection.query(`LISTEN "${this.#channel}"`); // a validated identifier, see readyChannel
+      // Validated identifiers (see readyChannel, signalChannel), in one round trip.
+      await connection.query([...this.#channels.keys()].map((channel) => `LISTEN "${channel}";`).join(' '));
       if (this.#closed) {
         await connection.end();
         return;
       }
       this.#connection = connection;
       this.#retryDelay = RECONNECT_MIN_MS;
-      // Work may have become Ready while nobody listened.
-      this.#onReady();
+      // Work may have become Ready, or signals stored, while nobody listened.
+      this.#onListening();
     } catch {
       await connection?.end().catch(() => undefined);
       this.#scheduleReconnect();
