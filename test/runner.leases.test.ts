@@ -234,11 +234,11 @@ for (const backend of all) {
   });
 }
 
-/** Whether a runner's connection is LISTENing on the schema's channel (its last statement, now idle). */
+/** Whether a runner's connection is LISTENing on the schema's channels (its last statement, now idle). */
 async function listening(knex: Knex, schema: string): Promise<boolean> {
   const rows = await knex.raw<{ rows: unknown[] }>(
-    `SELECT 1 FROM pg_stat_activity WHERE position(? in query) > 0 AND state = 'idle'`,
-    [`LISTEN "slotwise_ready_${schema}";`],
+    `SELECT 1 FROM pg_stat_activity WHERE query = ? AND state = 'idle'`,
+    [`LISTEN "slotwise_signal_${schema}"`],
   );
   return rows.rows.length > 0;
 }

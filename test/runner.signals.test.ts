@@ -75,7 +75,11 @@ for (const backend of await backends()) {
       const result = await runner.wait(id);
       expect(result.status).to.equal('Completed');
       expect(result.output).to.include({ approvedBy: 'ops', published: 'ops' });
-      const rows = await backend.knex().withSchema(schema).table('signals').select('name', 'consumed_at', 'ordinal');
+      const rows: { name: string; consumed_at: Date | null; ordinal: number }[] = await backend
+        .knex()
+        .withSchema(schema)
+        .table('signals')
+        .select('name', 'consumed_at', 'ordinal');
       expect(rows).to.have.length(1);
       expect(rows[0]).to.include({ name: 'approved', ordinal: 0 });
       expect(rows[0]?.consumed_at).to.be.instanceOf(Date);
@@ -139,7 +143,11 @@ for (const backend of await backends()) {
       await rejection(runner.signal('not-a-uuid', 'approved'), WorkflowNotFoundError, ErrorCode.WorkflowNotFound);
       await rejection(runner.signal(id, ''), InvalidArgumentError, ErrorCode.InvalidArgument);
       await rejection(runner.signal(id, 'x'.repeat(201)), InvalidArgumentError, ErrorCode.InvalidArgument);
-      await rejection(runner.signal(42 as unknown as string, 'approved'), InvalidArgumentError, ErrorCode.InvalidArgument);
+      await rejection(
+        runner.signal(42 as unknown as string, 'approved'),
+        InvalidArgumentError,
+        ErrorCode.InvalidArgument,
+      );
       const notJson = await rejection(
         runner.signal(id, 'approved', { at: new Date() }),
         ContextNotStorableError,

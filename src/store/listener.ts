@@ -61,8 +61,9 @@ export class NotificationListener {
       connection.on('notification', (message: Notification) => {
         this.#channels.get(message.channel)?.(message.payload ?? '');
       });
-      // Validated identifiers (see readyChannel, signalChannel), in one round trip.
-      await connection.query([...this.#channels.keys()].map((channel) => `LISTEN "${channel}";`).join(' '));
+      for (const channel of this.#channels.keys()) {
+        await connection.query(`LISTEN "${channel}"`); // a validated identifier: see readyChannel, signalChannel
+      }
       if (this.#closed) {
         await connection.end();
         return;
