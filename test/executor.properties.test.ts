@@ -7,7 +7,7 @@ import { type Coverage, type ExecutorConfig, program, runProgram } from './suppo
 const PROGRAMS = 1_000;
 
 describe('executor properties (fast-check)', function () {
-  it(`keeps every invariant over ${String(PROGRAMS)} random programs of returns, throws, deferrals, timeouts, aborts and dying threads`, async function () {
+  it(`keeps every invariant over ${String(PROGRAMS)} random programs of returns, throws, polled, promise and signal waits, timeouts, aborts and dying threads`, async function () {
     this.timeout(180_000); // about 20 s here; a shrinking failure takes longer
     // One executor per configuration, reused by every program that draws it (and checked,
     // closed, after the test by the helpers: nothing parked, every slot back).

@@ -55,7 +55,12 @@ function defers(b: Behaviour): boolean {
       return b.polls > 1;
     case 'deferForever':
     case 'deferTimeout':
+    case 'signal':
+    case 'signalTimeout':
+    case 'signalForever':
       return true;
+    case 'waitFor':
+      return b.ticks > 0;
     default:
       return false;
   }
@@ -78,6 +83,19 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
     fc.record({ kind: fc.constant('deferForever' as const) }),
     fc.record({ kind: fc.constant('deferTimeout' as const), timeoutMs: fc.integer({ min: 1, max: 10 }) }),
     fc.record({ kind: fc.constant('conditionThrows' as const), polls: fc.integer({ min: 1, max: 3 }) }),
+    fc.record({
+      kind: fc.constant('waitFor' as const),
+      ticks: fc.integer({ min: 0, max: 3 }),
+      value: fc.integer({ min: 0, max: 1000 }),
+      rejects: fc.boolean(),
+    }),
+    fc.record({
+      kind: fc.constant('signal' as const),
+      when: fc.constantFrom('before' as const, 'waiting' as const),
+      value: fc.integer({ min: 0, max: 1000 }),
+    }),
+    fc.record({ kind: fc.constant('signalTimeout' as const), timeoutMs: fc.integer({ min: 1, max: 10 }) }),
+    fc.record({ kind: fc.constant('signalForever' as const) }),
   ].map((arbitrary) => ({ arbitrary: arbitrary as fc.Arbitrary<Behaviour>, weight: 4 })),
   // Rarer: a new thread takes tens of ms to start.
   { arbitrary: fc.record({ kind: fc.constant('exit' as const) }), weight: 1 },
@@ -87,12 +105,14 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
 const run: fc.Arbitrary<ProgramRun> = behaviour.chain((b) => {
   const points: ('queued' | 'active' | 'deferred' | 'reclaiming')[] = ['queued', 'active'];
   if (defers(b)) points.push('deferred');
-  if (b.kind === 'defer' && b.polls > 0) points.push('reclaiming');
+  if ((b.kind === 'defer' && b.polls > 0) || (b.kind === 'waitFor' && b.ticks > 0) || b.kind === 'signal') {
+    points.push('reclaiming');
+  }
   const abort = fc.constantFrom(...points).map((at) => ({ kind: 'abort' as const, at }));
   const timeout = fc.integer({ min: 1, max: 15 }).map((ms) => ({ kind: 'timeout' as const, ms }));
   // A deferral that never ends must be cancelled; a thread's exit is not cancelled (it races).
   const cancel: fc.Arbitrary<Cancel> =
-    b.kind === 'deferForever'
+    b.kind === 'deferForever' || b.kind === 'signalForever'
       ? fc.oneof(abort, timeout)
       : b.kind === 'exit'
         ? fc.constant({ kind: 'none' as const })
@@ -119,7 +139,7 @@ function expectOutcome(planned: ProgramRun, outcome: Outcome, threadDied: boolea
     expectError(outcome, TaskAbortedError);
     return `aborted ${cancel.at}`;
   }
-  if (cancel.kind === 'timeout' && b.kind === 'deferForever') {
+  if (cancel.kind === 'timeout' && (b.kind === 'deferForever' || b.kind === 'signalForever')) {
     expectError(outcome, TaskTimeoutError);
     return 'timed out';
   }
@@ -137,8 +157,22 @@ function expectOutcome(planned: ProgramRun, outcome: Outcome, threadDied: boolea
     case 'exit':
       expectError(outcome, WorkerDiedError);
       return 'killed its thread';
+    case 'waitFor':
+      if (b.rejects) {
+        expectError(outcome, TaskFailedError);
+        return `waitFor (${String(b.ticks)} ticks), rejected`;
+      }
+      expect(outcome, `run ${JSON.stringify(planned)}`).to.deep.equal({ ok: true, value: b.value });
+      return `waitFor (${String(b.ticks)} ticks), returned`;
+    case 'signal':
+      expect(outcome, `run ${JSON.stringify(planned)}`).to.deep.equal({ ok: true, value: b.value });
+      return `signalled ${b.when}, returned`;
+    case 'signalTimeout':
+      expectError(outcome, TaskFailedError);
+      return 'signal wait timed out, failed';
     case 'deferForever':
-      throw new Error('a run that defers for ever is always cancelled');
+    case 'signalForever':
+      throw new Error('a run that waits for ever is always cancelled');
   }
 }
 
@@ -194,6 +228,11 @@ export async function runProgram(executor: Executor, program: Program, coverage:
     taskReclaiming: (e: { executionId: string }) => {
       if (mine(e.executionId)) abortAt(e.executionId, 'reclaiming');
     },
+    taskAwaitingSignal: (e: { executionId: string }) => {
+      const i = index.get(e.executionId);
+      const b = i === undefined ? undefined : program.runs[i]?.behaviour;
+      if (b?.kind === 'signal' && b.when === 'waiting') executor.signal(e.executionId, 'go', b.value);
+    },
     taskResumed: (e: { executionId: string }) => {
       if (!mine(e.executionId)) return;
       active.add(e.executionId);
@@ -222,6 +261,9 @@ export async function runProgram(executor: Executor, program: Program, coverage:
         ...(planned.cancel.kind === 'timeout' ? { timeoutMs: planned.cancel.ms } : {}),
       };
       const promise = executor.run(step, planned.behaviour, options);
+      const b = planned.behaviour;
+      if (b.kind === 'signal' && b.when === 'before')
+        expect(executor.signal(options.executionId, 'go', b.value)).to.equal(true);
       if (planned.cancel.kind === 'abort' && planned.cancel.at === 'queued') controllers[i]?.abort(new Error('queued'));
       return promise.then(
         (value): Outcome => ({ ok: true, value }),
