@@ -25,3 +25,9 @@ export const parkOnSignal = defineTask('bench.resume.parkOnSignal', async (_inpu
   await handle.waitForSignal('go');
   return epochNow();
 });
+
+/** The workflow task of the cross-process figure: waits for `go`, then stamps its next line. */
+export const awaitGo = defineTask('bench.resume.awaitGo', async (_input: unknown, handle: TaskHandle) => {
+  await handle.waitForSignal('go');
+  return { resumedAt: epochNow() };
+});

@@ -16,6 +16,9 @@
  *
  * Free slot: one run waits for a signal on an idle executor; `signal()` to the task's next
  * line, beside a bare `postMessage` round trip to a worker in the same run.
+ *
+ * Across processes (PostgreSQL): `runner.signal` to the task's next line in another process,
+ * beside graphile-worker's `addJob` to its job's start (see resume-runner.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
@@ -202,10 +205,12 @@ export async function resume(): Promise<SuiteResult> {
   metrics.signal_to_resume_p50_us = percentile(await freeSlotSignalLatencies(), 50);
   metrics.postmessage_rtt_p50_us = percentile(await postMessageRoundTrips(), 50);
   targets.push({ metric: 'signal_to_resume_p50_us', op: '<=', value: 200 });
-  const runner = await runnerSignalLatency();
-  if (runner !== null) {
-    metrics.runner_signal_to_resume_p50_ms = runner.p50Ms;
-    metrics.runner_signal_to_resume_p99_ms = runner.p99Ms;
+  const crossProcess = await runnerSignalLatency();
+  if (crossProcess !== null) {
+    metrics.runner_signal_to_resume_p50_ms = crossProcess.slotwiseP50Ms;
+    metrics.runner_signal_to_resume_p99_ms = crossProcess.slotwiseP99Ms;
+    metrics.graphile_add_to_start_p50_ms = crossProcess.graphileP50Ms;
+    metrics.graphile_add_to_start_p99_ms = crossProcess.graphileP99Ms;
     targets.push({ metric: 'runner_signal_to_resume_p50_ms', op: '<=', value: 5 });
   }
   return { metrics, targets };

@@ -18,6 +18,7 @@ import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
 import { rejection, until } from './helpers.js';
 import {
   approvalWorkflow,
+  givingUpWorkflow,
   impatientWorkflow,
   lateWorkflow,
   stepsWorkflow,
@@ -129,6 +130,27 @@ for (const backend of await backends()) {
       const result = await runner.wait(id);
       expect(result.output).to.include({ timedOut: ErrorCode.DeferTimeout });
       await rejection(runner.signal(id, 'never'), WorkflowEndedError, ErrorCode.WorkflowEnded);
+    });
+
+    it('a task that gave up waiting does not keep the next signal of the name from a task that waits', async () => {
+      const dir = mkdtempSync(joinPath(tmpdir(), 'slotwise-sig-'));
+      try {
+        const flagFile = joinPath(dir, 'flag');
+        const runner = createRunner();
+        const id = await runner.start(givingUpWorkflow, { timeoutMs: 20, flagFile });
+        const waits = (): Promise<{ name: string }[]> =>
+          backend.knex().withSchema(schema).table('signal_waits').select('name').orderBy('name');
+        await until(async () => (await waits()).map((w) => w.name).join() === 'done');
+        writeFileSync(flagFile, '');
+        await until(async () => (await waits()).map((w) => w.name).join() === 'done,x');
+        await runner.signal(id, 'x', 'for the one waiting');
+        await runner.signal(id, 'done', 'finally');
+        const result = await runner.wait(id);
+        expect(result.output).to.include({ x: 'for the one waiting', done: 'finally' });
+        expect(await waits()).to.deep.equal([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('refuses bad signals with typed errors that say which', async () => {

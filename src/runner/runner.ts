@@ -17,7 +17,7 @@ import { type Database, openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
 import { Leases } from '../store/leases.js';
 import { NotificationListener } from '../store/listener.js';
-import { SignalStore } from '../store/signals.js';
+import { type SignalInsert, SignalStore, parseSignalNotice } from '../store/signals.js';
 import type { ClaimedTask } from '../store/rows.js';
 import { Store } from '../store/store.js';
 import { isTransient, retryTransient } from '../store/transient.js';
@@ -167,7 +167,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       if (live !== undefined) live.started = true;
     });
     this.#executor.on('taskDeferred', (e) => this.#onSubState(e.executionId, 'Deferred', 'task_deferred'));
-    this.#executor.on('taskResumed', (e) => this.#onSubState(e.executionId, 'Active', 'task_resumed'));
+    this.#executor.on('taskResumed', (e) => {
+      if (e.wait === 'signal') this.#signalWaits.ended(e.executionId);
+      this.#onSubState(e.executionId, 'Active', 'task_resumed');
+    });
     this.#executor.on('taskCompleted', (e) => this.#live.get(e.executionId)?.finished?.(e));
     this.#executor.on('taskFailed', (e: TaskFailedEvent) => this.#live.get(e.executionId)?.finished?.(e));
     // Whatever stops the start (a refused login, a database that does not exist, a bad port)
@@ -255,14 +258,20 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     if (payload !== undefined) assertStorable(payload, 'payload');
     await this.#started;
     if (!UUID.test(id)) throw new WorkflowNotFoundError(id);
-    const result = await retryTransient(() => this.#signals.insert(id, name, payload, this.runnerId), {
-      deadlineMs: this.options.writeDeadlineMs,
-      operation: `storing signal \`${name}\` for workflow execution \`${id}\``,
+    const store = (): Promise<SignalInsert> =>
+      retryTransient(() => this.#signals.insert(id, name, payload, this.runnerId), {
+        deadlineMs: this.options.writeDeadlineMs,
+        operation: `storing signal \`${name}\` for workflow execution \`${id}\``,
+      });
+    // A wait that took a free signal as this one was given to it: store this one free instead.
+    const result = await store().catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === '23505') return store();
+      throw error;
     });
     if (!result.stored) {
       throw result.status === null ? new WorkflowNotFoundError(id) : new WorkflowEndedError(id, result.status);
     }
-    this.#signalWaits.offer(id); // a task of this process may be the one waiting
+    this.#signalWaits.offer(id); // a task of this process may be the one waiting (given it, or free)
   }
 
   /**
@@ -349,10 +358,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       [
         signalChannel,
         (payload) => {
-          const [notifier, workflowExecutionId] = payload.split(':');
-          if (notifier !== this.runnerId && workflowExecutionId !== undefined) {
-            this.#signalWaits.offer(workflowExecutionId);
-          }
+          const notice = parseSignalNotice(payload);
+          if (notice !== null && notice.notifier !== this.runnerId) this.#signalWaits.notice(notice);
         },
       ],
     ]);
@@ -511,7 +518,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
           operation: `releasing the claim on task \`${claim.task_id}\``,
         });
       } else {
-        const tookSignals = this.#signalWaits.tookAny(claim.id);
+        const tookSignals = this.#signalWaits.waited(claim.id);
         const result = await this.#outcomes.add({ claim, workflow: live.workflow, outcome, tookSignals });
         if (result === 'ended') this.#wake(claim.workflow_execution_id, null);
         if (result === 'lost') this.#emitClaimLost(claim);

@@ -1,21 +1,23 @@
 /**
  * The runner's side of `runner.signal`: the runs of this process that wait for a signal no
- * in-process buffer had, and taking their signals from the database as signals arrive.
+ * in-process buffer had, and their signals from the database.
  *
  * A run's wait is learnt from the executor (`taskAwaitingSignal`); the run then takes, in one
  * statement (`SignalStore.take`), the signal that answers that wait: the one its task took for
  * the same wait in an earlier attempt, else the oldest free one of the name. Found, it goes to
- * the run through `executor.signal`. Not found, the wait stays listed, and is tried again when
- * a signal for its execution is announced (`NOTIFY`, or this process's own `runner.signal`),
- * when listening starts again, and on the runner's fallback poll. A wait is tried by one take
- * at a time; an announcement during a take makes it try once more after.
+ * the run through `executor.signal`. Not found, the wait is registered in the database and
+ * stays listed here. A signal sent later goes straight to the registered wait, and its
+ * announcement (`notice`) carries the payload: it is handed over with no query. An
+ * announcement of a free signal for the wait's execution, listening starting again, and the
+ * runner's fallback poll make the wait try to take again. A wait is tried by one take at a
+ * time; an announcement during a take makes it try once more after.
  *
  * Which task gets a signal when several wait on one name in one execution: the one whose take
  * runs first, in practice the one that began waiting first. Each signal goes to one task.
  */
 import type { Executor } from '../executor/executor.js';
 import type { ClaimedTask } from '../store/rows.js';
-import type { SignalStore } from '../store/signals.js';
+import type { SignalNotice, SignalStore } from '../store/signals.js';
 import { retryTransient } from '../store/transient.js';
 
 interface Wait {
@@ -57,6 +59,7 @@ export class SignalWaits {
   wait(claim: ClaimedTask, name: string): void {
     const wait: Wait = { claim, name, taking: false, again: false };
     this.#waits.set(claim.id, wait);
+    if (!this.#taken.has(claim.id)) this.#taken.set(claim.id, new Map());
     void this.#take(wait);
   }
 
@@ -69,8 +72,38 @@ export class SignalWaits {
     }
   }
 
-  /** Whether this attempt of the task took any signal (its outcome then marks them consumed). */
-  tookAny(taskExecutionId: string): boolean {
+  /**
+   * A signal was announced. Given straight to a wait of this process, with its payload in the
+   * notice: handed over at once. Otherwise the waits of its execution try to take it.
+   */
+  notice(notice: SignalNotice): void {
+    const id = notice.taskExecutionId;
+    const wait = id === undefined ? undefined : this.#waits.get(id);
+    if (wait === undefined) {
+      if (id === undefined) this.offer(notice.workflowExecutionId);
+      return;
+    }
+    const rank = this.#taken.get(wait.claim.id)?.get(wait.name) ?? 0;
+    if (notice.inNotice && wait.name === notice.name && notice.ordinal === rank) {
+      this.#handOver(wait, rank, notice.absent ? undefined : notice.payload);
+    } else {
+      void this.#take(wait);
+    }
+  }
+
+  /**
+   * The run's signal wait ended by itself (timed out, aborted): it is no longer listed, and its
+   * registration goes, so that the next signal of the name is left for a task that waits. If
+   * that delete fails, the stale registration may get the signal: then the task's next wait of
+   * the name takes it, and its outcome removes the registration in any case.
+   */
+  ended(taskExecutionId: string): void {
+    if (!this.#waits.delete(taskExecutionId)) return;
+    this.#store.dropWait(taskExecutionId).catch(() => undefined);
+  }
+
+  /** Whether this attempt of the task waited for a signal (its outcome then tidies its rows). */
+  waited(taskExecutionId: string): boolean {
     return this.#taken.has(taskExecutionId);
   }
 
@@ -94,11 +127,7 @@ export class SignalWaits {
         const found = await this.#takeOnce(claim, name, rank);
         if (this.#waits.get(claim.id) !== wait) return; // the run ended, or waits anew
         if (found !== undefined) {
-          const counts = this.#taken.get(claim.id) ?? new Map<string, number>();
-          counts.set(name, rank + 1);
-          this.#taken.set(claim.id, counts);
-          this.#waits.delete(claim.id);
-          this.#executor.signal(claim.id, name, found.payload);
+          this.#handOver(wait, rank, found.payload);
           return;
         }
       } while (wait.again);
@@ -107,6 +136,15 @@ export class SignalWaits {
     } finally {
       wait.taking = false;
     }
+  }
+
+  /** The wait has its signal: count it, and hand the payload to the run. */
+  #handOver(wait: Wait, rank: number, payload: unknown): void {
+    const counts = this.#taken.get(wait.claim.id) ?? new Map<string, number>();
+    counts.set(wait.name, rank + 1);
+    this.#taken.set(wait.claim.id, counts);
+    this.#waits.delete(wait.claim.id);
+    this.#executor.signal(wait.claim.id, wait.name, payload);
   }
 
   async #takeOnce(claim: ClaimedTask, name: string, rank: number): Promise<{ readonly payload: unknown } | undefined> {

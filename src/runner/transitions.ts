@@ -37,7 +37,7 @@ export interface Settlement {
   readonly claim: ClaimedTask;
   readonly workflow: Workflow;
   readonly outcome: Outcome;
-  /** Whether the run took signals (`runner.signal`): they are consumed once the task ends. */
+  /** Whether the run waited for signals (`runner.signal`): the ones it took are consumed once the task ends. */
   readonly tookSignals?: boolean;
 }
 
