@@ -103,10 +103,19 @@ function summary(): void {
   runsOf(fetchReport.id).forEach((run, i) => {
     const resumed = run.spans.find((span, j) => j > 0 && span.kind === 'active')?.from ?? NaN;
     const published = publishedAt[i] ?? NaN;
-    const lag = `${secs(published)} → ${secs(resumed)} (+${(resumed - published).toFixed(0)} ms)`;
+    // L: the crunch run whose slot it took back, the last to end before it resumed (on its thread).
+    const before = crunches
+      .flatMap((c) => c.spans.filter((span) => span.kind === 'active' && span.to <= resumed + 0.5))
+      .sort((a, b) => b.to - a.to)[0];
+    const cpuMs = before === undefined ? NaN : before.to - before.from;
+    const lagMs = resumed - published;
+    const lag = `${secs(published)} → ${secs(resumed)} (+${lagMs.toFixed(0)} ms = ${(lagMs / cpuMs).toFixed(2)} L, L = ${cpuMs.toFixed(0)} ms)`;
     console.log(`  ${run.label}: published → slot taken back ${lag}, ${run.queuedBehind} crunch runs queued behind it`);
   });
-  console.log("  The lag: a condition is polled on its run's own thread, so only between that thread's CPU tasks.");
+  console.log(
+    "  L is the crunch run whose slot it took back. A run goes on on its own thread, so it can wait for that thread's\n" +
+      '  current crunch run to end (at most 1 L), plus one 10 ms poll to notice: the floor. It goes before queued crunch runs.',
+  );
 }
 
 async function main(): Promise<void> {

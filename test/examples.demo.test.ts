@@ -18,6 +18,8 @@ describe('examples: the demo', () => {
     const sharing = /(\d+) of 16 crunch runs had a slot while fetch-reports were parked/.exec(stdout);
     expect(Number(sharing?.[1])).to.be.at.least(1);
     expect(stdout).to.contain('at most 2 of 2 slots were in use');
+    // Each resume's lag, in units of the CPU task whose slot it took back.
+    expect(stdout.match(/slot taken back .*= \d+\.\d\d L, L = \d+ ms/g)).to.have.length(3);
     expect(stdout.trimEnd().endsWith('slots free: 2/2')).to.equal(true);
   });
 });

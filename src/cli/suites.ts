@@ -6,6 +6,7 @@ export const SUITES = {
   overhead: async () => (await import('../../benchmarks/overhead.js')).overhead(),
   handshake: async () => (await import('../../benchmarks/handshake.js')).handshake(),
   defer: async () => (await import('../../benchmarks/defer.js')).defer(),
+  resume: async () => (await import('../../benchmarks/resume.js')).resume(),
   persist: async () => (await import('../../benchmarks/persist.js')).persist(),
   scale: async () => (await import('../../benchmarks/scale.js')).scale(),
   parked: async () => (await import('../../benchmarks/parked.js')).parked(),
