@@ -8,12 +8,14 @@ import {
   TaskTimeoutError,
   WorkerDiedError,
 } from '../src/index.js';
+import { waitForSignals } from './fixtures/wait-tasks.js';
 import {
   busyUntilSignal,
   deferForever,
   deferOnSignal,
   deferralOutcome,
   exitThread,
+  fails,
   holdUntilSignal,
   spin,
   stopsOnSignal,
@@ -261,6 +263,48 @@ describe('Executor fault paths', () => {
         for (const listener of previous) process.on('uncaughtException', listener);
       }
       expect(caught.map((e) => (e as Error).message)).to.include('listener of taskCompleted');
+    });
+
+    it('a listener that throws on every event stalls no run, of any wait (taskReclaiming was once unguarded)', async () => {
+      const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
+      const caught: unknown[] = [];
+      const previous = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      process.on('uncaughtException', (error) => caught.push(error));
+      const events = [
+        'taskStarted',
+        'taskDeferred',
+        'taskReclaiming',
+        'taskResumed',
+        'taskAwaitingSignal',
+        'taskCompleted',
+        'taskFailed',
+      ] as const;
+      try {
+        const awaiting = nextEvent(executor, 'taskAwaitingSignal'); // registered first: still called
+        for (const event of events) {
+          executor.on(event, () => {
+            throw new Error(`listener of ${event}`);
+          });
+        }
+        const signals = createSignals();
+        const polled = executor.run(deferOnSignal, { signals, release: 0 });
+        raise(signals, 0);
+        expect((await polled).heldAfter).to.equal(true);
+        const signalled = executor.run(waitForSignals, { signals, started: 1, names: ['go'] }, { executionId: 's' });
+        await awaiting;
+        expect(executor.signal('s', 'go', 'on')).to.equal(true);
+        expect((await signalled).got).to.deep.equal(['on']);
+        await rejection(executor.run(fails, 'boom'), TaskFailedError, ErrorCode.TaskFailed);
+        expect(executor.metrics()).to.include({ reclaimingTasks: 0, deferredTasks: 0, availableSlots: 1 });
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.removeAllListeners('uncaughtException');
+        for (const listener of previous) process.on('uncaughtException', listener);
+      }
+      const messages = new Set(caught.map((e) => (e as Error).message));
+      for (const event of events)
+        expect(messages, `the error of the ${event} listener`).to.include(`listener of ${event}`);
     });
   });
 
