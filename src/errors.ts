@@ -8,6 +8,7 @@
 export const ErrorCode = {
   InvalidArgument: 'SLOTWISE_INVALID_ARGUMENT',
   ExecutorClosed: 'SLOTWISE_EXECUTOR_CLOSED',
+  QueueFull: 'SLOTWISE_QUEUE_FULL',
   DuplicateTask: 'SLOTWISE_DUPLICATE_TASK',
   UnknownTask: 'SLOTWISE_UNKNOWN_TASK',
   TaskModuleImportFailed: 'SLOTWISE_TASK_MODULE_IMPORT_FAILED',
@@ -68,6 +69,23 @@ export class InvalidArgumentError extends SlotwiseError {
 export class ExecutorClosedError extends SlotwiseError {
   constructor(message = 'The executor is closed: no new task can run on it') {
     super(ErrorCode.ExecutorClosed, message);
+  }
+}
+
+/** Backpressure: `run` found `maxQueue` runs already waiting for a slot. Nothing was admitted. */
+export class QueueFullError extends SlotwiseError {
+  /** The executor's `maxQueue`. */
+  readonly limit: number;
+  /** Runs waiting for their first slot when this one was refused. */
+  readonly queued: number;
+
+  constructor(limit: number, queued: number) {
+    super(
+      ErrorCode.QueueFull,
+      `The executor's queue is full: ${String(queued)} run(s) wait for a slot (maxQueue ${String(limit)}); try again later`,
+    );
+    this.limit = limit;
+    this.queued = queued;
   }
 }
 

@@ -78,6 +78,7 @@ export {
   SlotwiseError,
   InvalidArgumentError,
   ExecutorClosedError,
+  QueueFullError,
   DuplicateTaskError,
   UnknownTaskError,
   TaskModuleImportError,

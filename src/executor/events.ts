@@ -78,6 +78,8 @@ export interface ExecutorMetrics {
   readonly availableSlots: number;
   /** Runs waiting for their first slot. */
   readonly queuedTasks: number;
+  /** The most runs that may wait for their first slot (`maxQueue`; `Infinity`: unbounded). */
+  readonly maxQueue: number;
   /** Runs that started and have finished, with success or not. */
   readonly totalExecuted: number;
   /** Of those, the ones that failed (threw, timed out, were aborted, lost their thread). */

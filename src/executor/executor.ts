@@ -5,6 +5,7 @@ import { Piscina, queueOptionsSymbol } from 'piscina';
 import {
   ExecutorClosedError,
   InvalidArgumentError,
+  QueueFullError,
   TaskAbortedError,
   TaskFailedError,
   TaskTimeoutError,
@@ -41,6 +42,7 @@ import {
   type ExecutorOptions,
   type FilledExecutorOptions,
   type RunOptions,
+  checkCloseOptions,
   fillExecutorOptions,
   validateRunOptions,
 } from './options.js';
@@ -148,6 +150,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     }
     const { signal, timeoutMs } = options;
     if (signal?.aborted) return Promise.reject(new TaskAbortedError(request.taskId, signal.reason));
+    // It would queue (no slot free, or others wait first), and the queue is full: refuse it whole.
+    const wouldQueue = this.#semaphore.available === 0 || this.#semaphore.waiting > 0;
+    if (wouldQueue && this.#queued.size >= this.options.maxQueue) {
+      return Promise.reject(new QueueFullError(this.options.maxQueue, this.#queued.size));
+    }
 
     return new Promise((resolve, reject) => {
       const execution = new Execution(request, resolve, reject, performance.now());
@@ -210,6 +217,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       reclaimingTasks: this.#reclaiming,
       availableSlots: this.#semaphore.available,
       queuedTasks: this.#queued.size,
+      maxQueue: this.options.maxQueue,
       totalExecuted: this.#totalExecuted,
       totalFailed: this.#totalFailed,
       totalDeferrals: this.#totalDeferrals,
@@ -223,10 +231,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing === null) {
-      const { timeoutMs } = options;
-      if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
-        return Promise.reject(new InvalidArgumentError('timeoutMs', 'a number of ms >= 0', timeoutMs));
+      try {
+        checkCloseOptions(options, '`executor.close()`');
+      } catch (error) {
+        return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
       }
+      const { timeoutMs } = options;
       this.#closing = this.#shutDown(timeoutMs);
     }
     return this.#closing;

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
+import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
 
 export interface ExecutorOptions {
   /**
@@ -11,7 +12,21 @@ export interface ExecutorOptions {
    * no slot, so any number of them may be parked besides. Default: `threads`.
    */
   readonly maxConcurrentTasks?: number;
+  /**
+   * Backpressure: how many runs may wait for their first slot. Past it, `run` rejects at once
+   * with `QueueFullError` and nothing is admitted. Runs back from a wait never count against it
+   * (they already hold their place). Default: `Infinity` (unbounded).
+   */
+  readonly maxQueue?: number;
 }
+
+const EXECUTOR_OPTIONS = {
+  threads: true,
+  maxConcurrentTasks: true,
+  maxQueue: true,
+} as const satisfies KnownOptions<ExecutorOptions>;
+
+const RUN_OPTIONS = { signal: true, timeoutMs: true, executionId: true } as const satisfies KnownOptions<RunOptions>;
 
 export interface RunOptions {
   /** Cancels the run: queued, it never starts; running, `handle.signal` aborts. */
@@ -35,17 +50,23 @@ export function fillExecutorOptions(options: ExecutorOptions): FilledExecutorOpt
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'an object', options);
   }
+  rejectUnknownOptions(options, EXECUTOR_OPTIONS, '`new Executor()`');
   const threads = options.threads ?? availableParallelism();
   positiveInteger('threads', threads);
   const maxConcurrentTasks = options.maxConcurrentTasks ?? threads;
   positiveInteger('maxConcurrentTasks', maxConcurrentTasks);
-  return { threads, maxConcurrentTasks };
+  const maxQueue = options.maxQueue ?? Infinity;
+  if (typeof maxQueue !== 'number' || !(maxQueue === Infinity || (Number.isSafeInteger(maxQueue) && maxQueue >= 0))) {
+    throw new InvalidArgumentError('maxQueue', 'an integer >= 0, or Infinity', options.maxQueue);
+  }
+  return { threads, maxConcurrentTasks, maxQueue };
 }
 
 export function validateRunOptions(options: RunOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'an object', options);
   }
+  rejectUnknownOptions(options, RUN_OPTIONS, '`executor.run()`');
   const { signal, timeoutMs, executionId } = options;
   if (
     executionId !== undefined &&
@@ -58,6 +79,18 @@ export function validateRunOptions(options: RunOptions): void {
   }
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
     throw new InvalidArgumentError('timeoutMs', 'a positive finite number of ms', timeoutMs);
+  }
+}
+
+const CLOSE_OPTIONS = { timeoutMs: true } as const satisfies KnownOptions<{ timeoutMs?: number }>;
+
+/** The options of `executor.close()` and `runner.close()`: `{ timeoutMs? }`, a number of ms >= 0. */
+export function checkCloseOptions(options: { readonly timeoutMs?: number }, where: string): void {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+  rejectUnknownOptions(options, CLOSE_OPTIONS, where);
+  const { timeoutMs } = options;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+    throw new InvalidArgumentError('timeoutMs', 'a number of ms >= 0', timeoutMs);
   }
 }
 

@@ -1,5 +1,6 @@
 /** Options of the persisted {@link Runner}, their defaults and their validation. */
 import { InvalidArgumentError } from '../errors.js';
+import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
 import { fillExecutorOptions } from '../executor/options.js';
 import { type DatabaseOption, validateSchema } from '../store/database.js';
 import type { Workflow } from '../workflow/define-workflow.js';
@@ -64,8 +65,23 @@ export interface FilledRunnerOptions {
   readonly leaseMs: number;
 }
 
+const RUNNER_OPTIONS = {
+  database: true,
+  schema: true,
+  threads: true,
+  maxConcurrentTasks: true,
+  workflows: true,
+  pollIntervalMs: true,
+  writeDeadlineMs: true,
+  maxRecoveryAttempts: true,
+  poolSize: true,
+  heartbeatIntervalMs: true,
+  leaseMs: true,
+} as const satisfies KnownOptions<RunnerOptions>;
+
 export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+  rejectUnknownOptions(options, RUNNER_OPTIONS, '`new Runner()`');
   const executor = fillExecutorOptions({
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.maxConcurrentTasks === undefined ? {} : { maxConcurrentTasks: options.maxConcurrentTasks }),

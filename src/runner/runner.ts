@@ -12,6 +12,7 @@ import {
 } from '../errors.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { Executor } from '../executor/executor.js';
+import { checkCloseOptions } from '../executor/options.js';
 import type { TaskFailedEvent, TaskFinishedEvent } from '../executor/events.js';
 import { type Database, openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
@@ -280,10 +281,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    * given back), then closes.
    */
   close(options: RunnerCloseOptions = {}): Promise<void> {
+    checkCloseOptions(options, '`runner.close()`');
     const timeoutMs = options.timeoutMs ?? Infinity;
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      throw new InvalidArgumentError('timeoutMs', 'a number of ms >= 0', options.timeoutMs);
-    }
     this.#closing ??= this.#shutDown(timeoutMs);
     return this.#closing;
   }

@@ -2,6 +2,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from '../errors.js';
 import type { TaskHandle } from './handle.js';
 import { registerTask } from './registry.js';
+import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
 import { type FilledTaskWorkflowOptions, type TaskWorkflowOptions, workflowOptionsOf } from '../workflow/options.js';
 
 /** A task's body: receives the input and, when it wants one, a {@link TaskHandle}. */
@@ -28,6 +29,15 @@ export interface TaskOptions extends TaskWorkflowOptions {
    */
   readonly module?: string | URL;
 }
+
+const TASK_OPTIONS = {
+  handle: true,
+  module: true,
+  dependencies: true,
+  trigger: true,
+  retry: true,
+  timeoutMs: true,
+} as const satisfies KnownOptions<TaskOptions>;
 
 const TASK_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 
@@ -62,6 +72,8 @@ export function defineTask<Input = unknown, Output = unknown>(
     throw new InvalidArgumentError('id', 'a task id of 1-128 letters, digits and `_.:-`', id);
   }
   if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+  rejectUnknownOptions(options, TASK_OPTIONS, '`defineTask()`');
   if (options.handle !== undefined && typeof options.handle !== 'boolean') {
     throw new InvalidArgumentError('options.handle', 'a boolean', options.handle);
   }

@@ -1,5 +1,6 @@
 /** The options of the handle's waits, their defaults, and their checks. */
 import { InvalidArgumentError } from '../errors.js';
+import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
 
 /** Options of every wait: `deferUntil`, `waitFor` and `waitForSignal`. */
 export interface WaitOptions {
@@ -25,10 +26,19 @@ export interface CheckedWaitOptions {
   readonly signal: AbortSignal | undefined;
 }
 
-export function checkWaitOptions(options: WaitOptions): CheckedWaitOptions {
+const WAIT_OPTIONS = { timeoutMs: true, signal: true } as const satisfies KnownOptions<WaitOptions>;
+const DEFER_OPTIONS = { ...WAIT_OPTIONS, pollIntervalMs: true } as const satisfies KnownOptions<DeferOptions>;
+
+/** `where` names the wait in errors, e.g. `handle.waitFor()`. */
+export function checkWaitOptions(
+  options: WaitOptions,
+  where = '`handle.waitFor()` or `handle.waitForSignal()`',
+  known: Readonly<Record<string, true>> = WAIT_OPTIONS,
+): CheckedWaitOptions {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'an object', options);
   }
+  rejectUnknownOptions(options, known, where);
   const { timeoutMs, signal } = options;
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
     throw new InvalidArgumentError('timeoutMs', 'a positive finite number of ms', timeoutMs);
@@ -40,7 +50,7 @@ export function checkWaitOptions(options: WaitOptions): CheckedWaitOptions {
 }
 
 export function checkDeferOptions(options: DeferOptions): CheckedWaitOptions & { readonly pollIntervalMs: number } {
-  const checked = checkWaitOptions(options);
+  const checked = checkWaitOptions(options, '`handle.deferUntil()`', DEFER_OPTIONS);
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   if (typeof pollIntervalMs !== 'number' || !Number.isFinite(pollIntervalMs) || pollIntervalMs <= 0) {
     throw new InvalidArgumentError('pollIntervalMs', 'a positive finite number of ms', options.pollIntervalMs);
