@@ -58,6 +58,7 @@ export type { RunnerEvents, SubStatusEvent, ClaimLostEvent, RunnerCloseOptions }
 export type { RunnerOptions, FilledRunnerOptions } from './runner/options.js';
 export type { WorkflowResult, TaskResult } from './runner/result.js';
 export type { DatabaseOption } from './store/database.js';
+export type { Logger } from './logger.js';
 export type { TaskStatus, TaskSubStatus, WorkflowStatus, StoredError } from './store/rows.js';
 export { defineWorkflow, type Workflow } from './workflow/define-workflow.js';
 export { mergeContext, type JsonValue, type JsonObject, type TaskOutput } from './workflow/context.js';

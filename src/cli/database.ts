@@ -29,12 +29,13 @@ export async function openFromFlags(flags: DatabaseFlags, command: string): Prom
   let database: Database;
   try {
     schema = validateSchema(flags.schema);
+    // Silent (the default logger): the command reports a failure itself, once, and knex's
+    // warnings (an "Acquire connection error" stack) would only repeat it.
     database = openDatabase(url, 2, `slotwise-${command}`, CONNECT_TIMEOUT_MS);
   } catch (error) {
     throw new CliError(`slotwise ${command}: ${(error as Error).message}`, 2);
   }
   const shown = redact(url);
-  quietWarnings(database);
   try {
     await database.knex.raw('select 1');
   } catch (error) {
@@ -54,13 +55,4 @@ export function hidePassword(error: unknown, url: string): string {
     // not a URL: redact() already hid what it could in the parts we print
   }
   return password === '' ? message : message.split(password).join('***');
-}
-
-/**
- * Keeps knex's warnings (e.g. "Acquire connection error" with a stack, on stdout) out of the
- * command's output: the command reports the failure itself, once.
- */
-function quietWarnings(database: Database): void {
-  const logger = (database.knex.client as { logger?: { _warn?: (message: string) => void } }).logger;
-  if (logger !== undefined) logger._warn = () => undefined;
 }

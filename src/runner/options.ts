@@ -1,6 +1,7 @@
 /** Options of the persisted {@link Runner}, their defaults and their validation. */
 import { InvalidArgumentError } from '../errors.js';
 import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
+import { type Logger, checkLogger } from '../logger.js';
 import { fillExecutorOptions } from '../executor/options.js';
 import { type DatabaseOption, validateSchema } from '../store/database.js';
 import type { Workflow } from '../workflow/define-workflow.js';
@@ -49,6 +50,12 @@ export interface RunnerOptions {
    * Default: twice `heartbeatIntervalMs` (10,000).
    */
   readonly leaseMs?: number;
+  /**
+   * Told what a user may want to see: database retries, tasks taken over from dead runners,
+   * lost claims, writes that failed for good. Anything with `warn` and `error` (console, pino).
+   * Default: none; the library writes nothing to the console by itself.
+   */
+  readonly logger?: Logger;
 }
 
 export interface FilledRunnerOptions {
@@ -63,6 +70,7 @@ export interface FilledRunnerOptions {
   readonly poolSize: number;
   readonly heartbeatIntervalMs: number;
   readonly leaseMs: number;
+  readonly logger: Logger;
 }
 
 const RUNNER_OPTIONS = {
@@ -77,6 +85,7 @@ const RUNNER_OPTIONS = {
   poolSize: true,
   heartbeatIntervalMs: true,
   leaseMs: true,
+  logger: true,
 } as const satisfies KnownOptions<RunnerOptions>;
 
 export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
@@ -98,6 +107,7 @@ export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
     writeDeadlineMs: positive('writeDeadlineMs', options.writeDeadlineMs ?? 30_000),
     maxRecoveryAttempts: nonNegativeInteger('maxRecoveryAttempts', options.maxRecoveryAttempts ?? 3),
     poolSize: nonNegativeInteger('poolSize', options.poolSize ?? 10) || 1,
+    logger: checkLogger(options.logger),
     ...leaseOptions(options),
   };
 }

@@ -96,7 +96,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     // Ids are chosen once: a retried write whose first commit was not heard finds them there.
     const plans = planExecutions(starts);
     await retryTransient(() => this.#transitions.writeExecutions(plans), {
-      deadlineMs: this.options.writeDeadlineMs,
+      ...this.#retrying,
       operation: `starting ${String(starts.length)} workflow(s)`,
     });
     return plans.map((p) => p.row.id);
@@ -126,6 +126,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       this.options.poolSize,
       this.runnerId,
       this.options.writeDeadlineMs,
+      this.options.logger,
     );
     const { knex, embedded } = this.#database;
     this.#store = new Store(knex, this.options.schema, !embedded);
@@ -145,7 +146,15 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       held: () => [...this.#live.values()].map((r) => r.claim),
       onLost: (ids) => this.#loseClaims(ids),
       onLapsed: () => this.#releaseAll((id) => new ClaimLostError(id)),
-      recover: (orphans) => this.#transitions.recover(orphans, (name) => this.#workflows.get(name)),
+      recover: async (orphans) => {
+        const readied = await this.#transitions.recover(orphans, (name) => this.#workflows.get(name));
+        if (readied > 0) {
+          this.options.logger.warn(`slotwise: took over ${String(readied)} task(s) of runners that died`, {
+            runnerId: this.runnerId,
+          });
+        }
+        return readied;
+      },
       onReady: () => this.#pump(),
       onError: (error) => {
         if (!isTransient(error)) this.#reportWriteFailure(error);
@@ -180,6 +189,18 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       throw error instanceof SlotwiseError ? error : new DatabaseUnavailableError('starting the runner', error);
     });
     this.#started.catch(() => undefined); // surfaced by every call that awaits it
+  }
+
+  /** What every retried write is given: the deadline, and the logger told of each retry. */
+  get #retrying(): { deadlineMs: number; onRetry: (error: unknown, operation: string) => void } {
+    return {
+      deadlineMs: this.options.writeDeadlineMs,
+      onRetry: (error, operation) =>
+        this.options.logger.warn(`slotwise: retrying ${operation} after a database error`, {
+          runnerId: this.runnerId,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    };
   }
 
   /**
@@ -261,7 +282,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     if (!UUID.test(id)) throw new WorkflowNotFoundError(id);
     const store = (): Promise<SignalInsert> =>
       retryTransient(() => this.#signals.insert(id, name, payload, this.runnerId), {
-        deadlineMs: this.options.writeDeadlineMs,
+        ...this.#retrying,
         operation: `storing signal \`${name}\` for workflow execution \`${id}\``,
       });
     // A wait that took a free signal as this one was given to it: store this one free instead.
@@ -293,7 +314,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
 
   async #start(): Promise<void> {
     await retryTransient(() => migrate(this.#database.knex, this.options.schema), {
-      deadlineMs: this.options.writeDeadlineMs,
+      ...this.#retrying,
       operation: `migrating schema \`${this.options.schema}\``,
     });
     if (this.#database.embedded) {
@@ -307,7 +328,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       }
     }
     await retryTransient(() => this.#leaseKeeper.start(), {
-      deadlineMs: this.options.writeDeadlineMs,
+      ...this.#retrying,
       operation: 'taking the runner lease and recovering tasks of dead runners',
     });
     this.#listener?.start();
@@ -403,7 +424,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         };
         claimed = await retryTransient(
           () => this.#store.claimReady(free, [...this.#workflows.keys()], this.runnerId, options),
-          { deadlineMs: this.options.writeDeadlineMs, operation: 'claiming ready tasks' },
+          { ...this.#retrying, operation: 'claiming ready tasks' },
         );
       } catch (error) {
         this.#reportWriteFailure(error);
@@ -460,7 +481,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       let outcome: Outcome;
       try {
         const context = await retryTransient(() => taskContext(this.#store, claim, workflow), {
-          deadlineMs: this.options.writeDeadlineMs,
+          ...this.#retrying,
           operation: `reading the context of task \`${claim.task_id}\``,
         }).catch((error: unknown) => {
           // Not the task's failure: give the claim back, to run when the database answers.
@@ -513,7 +534,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         this.#emitClaimLost(claim);
       } else if (live.fate === 'release' && !outcome.ok) {
         await retryTransient(() => this.#store.releaseClaims([claim], this.runnerId), {
-          deadlineMs: this.options.writeDeadlineMs,
+          ...this.#retrying,
           operation: `releasing the claim on task \`${claim.task_id}\``,
         });
       } else {
@@ -536,7 +557,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   async #recordOutcomes(settlements: readonly Settlement[]): Promise<SettlementResult[]> {
     const write = (batch: readonly Settlement[]): Promise<SettlementResult[]> =>
       retryTransient(() => this.#transitions.applyOutcomes(batch), {
-        deadlineMs: this.options.writeDeadlineMs,
+        ...this.#retrying,
         operation: `recording the outcome of ${String(batch.length)} task(s)`,
       });
     try {
@@ -569,7 +590,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     };
     live.writes = live.writes.then(() =>
       retryTransient(() => this.#store.setSubStatus(claim.id, claim.claim_token, subStatus, event), {
-        deadlineMs: this.options.writeDeadlineMs,
+        ...this.#retrying,
         operation: `recording task \`${claim.task_id}\` as ${subStatus}`,
       }).then(
         (written) => {
@@ -612,6 +633,11 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   #emitClaimLost(claim: ClaimedTask): void {
+    this.options.logger.warn(`slotwise: lost the claim on task \`${claim.task_id}\`; another runner has it`, {
+      runnerId: this.runnerId,
+      workflowExecutionId: claim.workflow_execution_id,
+      taskExecutionId: claim.id,
+    });
     this.emit('claimLost', {
       workflowExecutionId: claim.workflow_execution_id,
       taskExecutionId: claim.id,
@@ -624,6 +650,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     const failure =
       error instanceof DatabaseUnavailableError ? error : new DatabaseUnavailableError('writing runner state', error);
     if (workflowExecutionId !== undefined) this.#wake(workflowExecutionId, failure);
+    this.options.logger.error(`slotwise: ${failure.message}`, {
+      runnerId: this.runnerId,
+      ...(workflowExecutionId === undefined ? {} : { workflowExecutionId }),
+    });
     if (this.listenerCount('writeFailed') > 0) this.emit('writeFailed', failure);
   }
 

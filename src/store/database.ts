@@ -9,6 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { EmbeddedDatabaseInUseError, InvalidArgumentError } from '../errors.js';
+import { type Logger, SILENT, knexLog } from '../logger.js';
 
 /** Where a runner keeps its state. */
 export type DatabaseOption =
@@ -49,6 +50,7 @@ export function openDatabase(
   poolSize: number,
   owner: string,
   timeoutMs = 30_000,
+  logger: Logger = SILENT,
 ): Database {
   if (option === undefined || (typeof option === 'object' && 'embedded' in option)) {
     const dataDir = option?.dataDir;
@@ -56,6 +58,7 @@ export function openDatabase(
     const knex = knexModule.knex({
       client: ClientPgLite,
       dialect: 'postgres',
+      log: knexLog(logger),
       connection: dataDir === undefined ? {} : { filename: dataDir },
     });
     return {
@@ -79,6 +82,7 @@ export function openDatabase(
       connection: { connectionString: option, connectionTimeoutMillis: bound, query_timeout: bound, keepAlive: true },
       pool: { min: 0, max: poolSize },
       acquireConnectionTimeout: bound,
+      log: knexLog(logger),
     });
     return { knex, embedded: false, close: () => knex.destroy() };
   }

@@ -39,6 +39,8 @@ export interface RetryTransientOptions {
   readonly deadlineMs: number;
   /** Said in the error when giving up, e.g. `completing task \`b\``. */
   readonly operation: string;
+  /** Told of each transient failure that will be retried. */
+  readonly onRetry?: (error: unknown, operation: string) => void;
 }
 
 export async function retryTransient<T>(work: () => Promise<T>, options: RetryTransientOptions): Promise<T> {
@@ -49,6 +51,7 @@ export async function retryTransient<T>(work: () => Promise<T>, options: RetryTr
     } catch (error) {
       if (!isTransient(error)) throw error;
       if (Date.now() + delay > deadline) throw new DatabaseUnavailableError(options.operation, error);
+      options.onRetry?.(error, options.operation);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
