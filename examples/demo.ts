@@ -149,8 +149,14 @@ async function main(): Promise<void> {
     flush();
     timeline(end);
     summary();
-    const metrics = Object.entries(executor.metrics()).map(([key, value]) => `${key}=${String(value)}`);
+    const { latency, ...counts } = executor.metrics();
+    const metrics = Object.entries(counts).map(([key, value]) => `${key}=${String(value)}`);
     console.log(`\nmetrics() (2 warm-up runs included): ${metrics.join(' ')}`);
+    const ms = (value: number): string => `${value.toFixed(1)} ms`;
+    console.log(
+      `latency p50 / p99: wait for a slot ${ms(latency.waitForSlotMs.p50)} / ${ms(latency.waitForSlotMs.p99)}, ` +
+        `run ${ms(latency.runMs.p50)} / ${ms(latency.runMs.p99)}, wait without a slot ${ms(latency.deferredMs.p50)} / ${ms(latency.deferredMs.p99)}`,
+    );
   } finally {
     timers.forEach(clearTimeout);
     published.forEach((_, index) => Atomics.store(published, index, 1)); // after a failure: let waiting runs end

@@ -42,6 +42,7 @@ export {
   type TimelineParkedSpan,
 } from './observe/timeline.js';
 export { renderTimelineSvg, type TimelineSvgOptions } from './observe/timeline-svg.js';
+export type { ExecutorLatency, LatencySummary } from './observe/latency.js';
 export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';

@@ -14,6 +14,7 @@ import {
 } from '../src/index.js';
 import {
   type CustomError,
+  deferOnSignal,
   echo,
   fails,
   forcedHandle,
@@ -21,8 +22,9 @@ import {
   refusedHandle,
   rejectsTypeError,
   returnsFunction,
+  spin,
 } from './fixtures/tasks.js';
-import { createExecutor, nextEvent, rejection } from './helpers.js';
+import { createExecutor, createSignals, nextEvent, raise, rejection } from './helpers.js';
 
 const fixtures = new URL('./fixtures/tasks.js', import.meta.url);
 
@@ -82,6 +84,25 @@ describe('Executor.run', () => {
     const typed = await rejection(executor.run(rejectsTypeError, null), TaskFailedError, ErrorCode.TaskFailed);
     expect(typed.cause).to.be.instanceOf(TypeError);
     expect(executor.metrics()).to.include({ totalExecuted: 2, totalFailed: 2 });
+  });
+
+  it('keeps latency percentiles of the wait for a slot, the run and each wait, read from metrics()', async () => {
+    const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
+    expect(executor.metrics().latency.runMs).to.deep.equal({ count: 0, p50: 0, p90: 0, p99: 0, max: 0 });
+    const signals = createSignals();
+    const deferred = nextEvent(executor, 'taskDeferred');
+    const waiting = executor.run(deferOnSignal, { signals, release: 0, pollIntervalMs: 1 });
+    await deferred;
+    await Promise.all([executor.run(spin, 2), executor.run(spin, 2)]);
+    raise(signals, 0);
+    await waiting;
+    const { latency } = executor.metrics();
+    expect(latency.waitForSlotMs.count).to.equal(3);
+    expect(latency.runMs.count).to.equal(3);
+    expect(latency.deferredMs.count).to.equal(1);
+    expect(latency.runMs.max).to.be.at.least(latency.runMs.p50).and.at.least(2); // two runs spun 2 ms
+    expect(latency.deferredMs.p50).to.be.above(0);
+    expect(latency.runMs.p50).to.be.at.most(latency.runMs.p90).and.at.most(latency.runMs.p99);
   });
 
   describe('bad input', () => {

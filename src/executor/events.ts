@@ -2,6 +2,7 @@
  * Events an {@link Executor} emits for every run. Times are `performance.now()` milliseconds
  * (`at`), so lanes of a timeline can be drawn from them directly.
  */
+import type { ExecutorLatency } from '../observe/latency.js';
 import type { WaitKind } from '../slots/handshake.js';
 
 export type { WaitKind };
@@ -86,4 +87,6 @@ export interface ExecutorMetrics {
   readonly totalFailed: number;
   /** Waits (slot given back) over all runs. */
   readonly totalDeferrals: number;
+  /** Latency percentiles since the start (wait for a first slot, run, each wait), in ms; computed when read. */
+  readonly latency: ExecutorLatency;
 }

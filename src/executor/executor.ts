@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { MessagePort } from 'node:worker_threads';
+import { type MessagePort, type ResourceLimits, SHARE_ENV } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import {
   ExecutorClosedError,
@@ -29,6 +29,7 @@ import {
   word,
 } from '../slots/handshake.js';
 import { type AskRing, drainHints } from '../slots/ask-ring.js';
+import { type ExecutorLatency, LatencyHistograms } from '../observe/latency.js';
 import { Semaphore } from '../slots/semaphore.js';
 import { findUncloneable } from '../task/cloneable.js';
 import { type AwaitSignalMessage, type SignalDeliveryMessage, isControlPortHello } from '../task/control-messages.js';
@@ -50,6 +51,24 @@ import { type TaskReference, settlesWithin, toRequest } from './request.js';
 import { Threads } from './threads.js';
 
 export type { TaskReference };
+
+/** Piscina's thread controls among the options, those given (its options take no `undefined`). */
+function threadControls(options: FilledExecutorOptions): {
+  resourceLimits?: ResourceLimits;
+  env?: Record<string, string> | typeof SHARE_ENV;
+  argv?: string[];
+  execArgv?: string[];
+  niceIncrement?: number;
+} {
+  const { resourceLimits, env, argv, execArgv, niceIncrement } = options;
+  return {
+    ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    ...(env === undefined ? {} : { env: env === SHARE_ENV ? SHARE_ENV : { ...env } }),
+    ...(argv === undefined ? {} : { argv: [...argv] }),
+    ...(execArgv === undefined ? {} : { execArgv: [...execArgv] }),
+    ...(niceIncrement === undefined ? {} : { niceIncrement }),
+  };
+}
 
 export interface CloseOptions {
   /**
@@ -88,6 +107,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   /** The same runs by their number (the RUN word of their cell, the ask ring's entries). */
   readonly #byRun = new Map<number, Execution>();
   #lastRun = 0;
+  readonly #latency = new LatencyHistograms();
   #deferred = 0;
   #reclaiming = 0;
   #totalExecuted = 0;
@@ -120,6 +140,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       // ~30.5k vs ~26k runs/s (2 threads) against Piscina's default 'sync' mode.
       atomics: 'disabled',
       loadBalancer: threadAwareBalancer(this.#threads),
+      ...threadControls(this.options),
     });
     // Piscina emits 'error' for a thread that fails while it runs no task. Unhandled, an
     // 'error' event would throw; pass it on under a name that does not.
@@ -204,12 +225,25 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     return true;
   }
 
+  /**
+   * Latency percentiles since the executor was created (p50/p90/p99/max, in ms): the wait for a
+   * first slot, the run from first slot to end, and each wait without a slot.
+   */
+  latency(): ExecutorLatency {
+    return this.#latency.snapshot();
+  }
+
   /** True when a slot is free now. */
   hasCapacity(): boolean {
     return this.#semaphore.available > 0;
   }
 
+  /**
+   * The executor's counts now, and its latency percentiles (`latency`, read when accessed: the
+   * counts alone cost nothing to take).
+   */
   metrics(): ExecutorMetrics {
+    const histograms = this.#latency;
     return {
       maxConcurrentTasks: this.#semaphore.size,
       activeTasks: this.#semaphore.size - this.#semaphore.available,
@@ -221,6 +255,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       totalExecuted: this.#totalExecuted,
       totalFailed: this.#totalFailed,
       totalDeferrals: this.#totalDeferrals,
+      get latency() {
+        return histograms.snapshot();
+      },
     };
   }
 
@@ -297,6 +334,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.#moveTo(execution, 'active');
     execution.waiter = null;
     execution.startedAt = performance.now();
+    this.#latency.waitedForSlot(execution.startedAt - execution.queuedAt);
     this.#running.add(execution);
     if (timeoutMs !== undefined) {
       execution.timer = setTimeout(() => {
@@ -488,6 +526,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     const at = performance.now();
     const deferredMs = at - execution.deferredAt;
     execution.deferredMs += deferredMs;
+    this.#latency.deferred(deferredMs);
     if (this.listenerCount('taskResumed') === 0) return;
     this.#emitGuarded('taskResumed', {
       executionId: execution.executionId,
@@ -551,6 +590,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     }
     if (previous !== 'queued') {
       this.#running.delete(execution);
+      this.#latency.ran(performance.now() - execution.startedAt);
       this.#totalExecuted += 1;
       if (execution.failure !== null) this.#totalFailed += 1;
       // Emitted before the slot is handed on, so listeners see this end before the next start.

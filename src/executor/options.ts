@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { type ResourceLimits, SHARE_ENV } from 'node:worker_threads';
 import { InvalidArgumentError } from '../errors.js';
 import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
 
@@ -18,13 +19,43 @@ export interface ExecutorOptions {
    * (they already hold their place). Default: `Infinity` (unbounded).
    */
   readonly maxQueue?: number;
+  /**
+   * Piscina's (and `new Worker`'s) heap and stack limits of each worker thread. A thread that
+   * runs past them dies: its runs, parked ones included, fail with `WorkerDiedError`, and a new
+   * thread takes its place. Default: none (Node's defaults).
+   */
+  readonly resourceLimits?: ResourceLimits;
+  /** The worker threads' `process.env`: an object of strings, or `SHARE_ENV`. Default: a copy of the main thread's. */
+  readonly env?: Readonly<Record<string, string>> | typeof SHARE_ENV;
+  /** Appended to the worker threads' `process.argv`. Default: none. */
+  readonly argv?: readonly string[];
+  /** Node options of the worker threads (e.g. `['--enable-source-maps']`). Default: the main thread's. */
+  readonly execArgv?: readonly string[];
+  /**
+   * Added to the worker threads' nice value (lower CPU priority than the main thread, which
+   * dispatches). Piscina applies it through the optional package `@napi-rs/nice`, on Linux;
+   * without that package it has no effect. Default: 0.
+   */
+  readonly niceIncrement?: number;
 }
 
 const EXECUTOR_OPTIONS = {
   threads: true,
   maxConcurrentTasks: true,
   maxQueue: true,
+  resourceLimits: true,
+  env: true,
+  argv: true,
+  execArgv: true,
+  niceIncrement: true,
 } as const satisfies KnownOptions<ExecutorOptions>;
+
+const RESOURCE_LIMITS = {
+  maxOldGenerationSizeMb: true,
+  maxYoungGenerationSizeMb: true,
+  codeRangeSizeMb: true,
+  stackSizeMb: true,
+} as const satisfies KnownOptions<ResourceLimits>;
 
 const RUN_OPTIONS = { signal: true, timeoutMs: true, executionId: true } as const satisfies KnownOptions<RunOptions>;
 
@@ -43,8 +74,9 @@ export interface RunOptions {
   readonly executionId?: string;
 }
 
-/** The options with every default filled in. */
-export type FilledExecutorOptions = Required<ExecutorOptions>;
+/** The options with every default filled in (the thread controls stay optional: absent, Node's own). */
+export type FilledExecutorOptions = Required<Pick<ExecutorOptions, 'threads' | 'maxConcurrentTasks' | 'maxQueue'>> &
+  Pick<ExecutorOptions, 'resourceLimits' | 'env' | 'argv' | 'execArgv' | 'niceIncrement'>;
 
 export function fillExecutorOptions(options: ExecutorOptions): FilledExecutorOptions {
   if (typeof options !== 'object' || options === null) {
@@ -59,7 +91,53 @@ export function fillExecutorOptions(options: ExecutorOptions): FilledExecutorOpt
   if (typeof maxQueue !== 'number' || !(maxQueue === Infinity || (Number.isSafeInteger(maxQueue) && maxQueue >= 0))) {
     throw new InvalidArgumentError('maxQueue', 'an integer >= 0, or Infinity', options.maxQueue);
   }
-  return { threads, maxConcurrentTasks, maxQueue };
+  return { threads, maxConcurrentTasks, maxQueue, ...threadControls(options) };
+}
+
+/** Piscina's thread controls, checked; only those given. */
+function threadControls(
+  options: ExecutorOptions,
+): Omit<FilledExecutorOptions, 'threads' | 'maxConcurrentTasks' | 'maxQueue'> {
+  const { resourceLimits, env, argv, execArgv, niceIncrement } = options;
+  if (resourceLimits !== undefined) {
+    if (typeof resourceLimits !== 'object' || resourceLimits === null) {
+      throw new InvalidArgumentError('resourceLimits', 'an object of limits in MB', resourceLimits);
+    }
+    rejectUnknownOptions(resourceLimits, RESOURCE_LIMITS, '`resourceLimits`');
+    for (const [name, value] of Object.entries(resourceLimits)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+        throw new InvalidArgumentError(`resourceLimits.${name}`, 'a positive number of MB', value);
+      }
+    }
+  }
+  if (
+    env !== undefined &&
+    env !== SHARE_ENV &&
+    (typeof env !== 'object' || env === null || Object.values(env).some((v) => typeof v !== 'string'))
+  ) {
+    throw new InvalidArgumentError('env', 'an object of strings, or SHARE_ENV', env);
+  }
+  for (const [name, list] of [
+    ['argv', argv],
+    ['execArgv', execArgv],
+  ] as const) {
+    if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string'))) {
+      throw new InvalidArgumentError(name, 'an array of strings', list);
+    }
+  }
+  if (
+    niceIncrement !== undefined &&
+    (!Number.isSafeInteger(niceIncrement) || niceIncrement < 0 || niceIncrement > 19)
+  ) {
+    throw new InvalidArgumentError('niceIncrement', 'an integer from 0 to 19', niceIncrement);
+  }
+  return {
+    ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    ...(env === undefined ? {} : { env }),
+    ...(argv === undefined ? {} : { argv }),
+    ...(execArgv === undefined ? {} : { execArgv }),
+    ...(niceIncrement === undefined ? {} : { niceIncrement }),
+  };
 }
 
 export function validateRunOptions(options: RunOptions): void {
