@@ -75,7 +75,7 @@ async function runRound(mode: Mode, cpuMs: number, pollMs: number): Promise<Roun
   const executor = new Executor({ threads: THREADS, maxConcurrentTasks: THREADS });
   try {
     await Promise.all(Array.from({ length: 2 * THREADS }, () => executor.run(spin, 1_000)));
-    const flags = new Int32Array(new SharedArrayBuffer(PARKED * Int32Array.BYTES_PER_ELEMENT));
+    const flags = new Int32Array(new SharedArrayBuffer((PARKED + WARMUP) * Int32Array.BYTES_PER_ELEMENT));
     const ids = Array.from({ length: PARKED + WARMUP }, (_, i) => `resume-${mode}-${String(i)}-${String(epochNow())}`);
     let parked = 0;
     const allParked = new Promise<void>((resolve) => {

@@ -19,7 +19,7 @@ import {
   word,
 } from '../slots/handshake.js';
 import { announceSignalWait, hintAskBack, openControlPort, takeDelivery } from './control-port.js';
-import { type DeferCondition, evaluate, startPolling } from './poll.js';
+import { ConditionPoller, type DeferCondition, evaluate } from './poll.js';
 import {
   type CheckedWaitOptions,
   type DeferOptions,
@@ -116,18 +116,21 @@ export class CellTaskHandle implements TaskHandle {
     return this.#slot === 'held';
   }
 
-  deferUntil(condition: DeferCondition, options: DeferOptions = {}): Promise<void> {
-    return this.#exclusive(async () => {
+  async deferUntil(condition: DeferCondition, options: DeferOptions = {}): Promise<void> {
+    // One async frame per parked run (not a wrapper around a closure): 100,000 may wait at once.
+    if (this.#waiting) throw new DeferInProgressError();
+    this.#waiting = true;
+    try {
       if (typeof condition !== 'function') throw new InvalidArgumentError('condition', 'a function', condition);
       const { pollIntervalMs, ...wait } = checkDeferOptions(options);
       if (this.#finished) return; // called after the task returned: there is no slot to give back
       if (await evaluate(condition)) return;
-      await this.#park<undefined>(UNTIL, wait, (end) =>
-        startPolling(condition, pollIntervalMs, (failure) =>
-          end(failure === null ? { ok: true, value: undefined } : { ok: false, error: failure }),
-        ),
-      );
-    });
+      await this.#park<undefined>(UNTIL, wait, (end) => new ConditionPoller(condition, pollIntervalMs, end));
+    } catch (error) {
+      if (!this.#finished) throw error; // as in #exclusive
+    } finally {
+      this.#waiting = false;
+    }
   }
 
   waitFor<T>(work: WaitWork<T>, options: WaitOptions = {}): Promise<T> {
@@ -203,12 +206,12 @@ export class CellTaskHandle implements TaskHandle {
    * in that same synchronous step, await the grant, then return or throw. A wait main took
    * (a signal) returns the delivered payload, even when its timeout or abort fired in the same
    * instant: the compare-and-swap decided, and a signal is consumed only by the wait that
-   * gets it. `begin` may return a function that stops what it started.
+   * gets it. `begin` may return what it started, to be stopped when the wait ends.
    */
   async #park<T>(
     kind: WaitKindCode,
     { signal, timeoutMs }: CheckedWaitOptions,
-    begin: (end: (ending: Ending<T>) => void, n: number) => (() => void) | null,
+    begin: (end: (ending: Ending<T>) => void, n: number) => { stop(): void } | null,
   ): Promise<T> {
     // Aborted before it began: keep the slot, which was never given back.
     if (signal?.aborted) throw new DeferAbortedError(signal.reason);
@@ -224,7 +227,7 @@ export class CellTaskHandle implements TaskHandle {
     let endedHere = false;
     const ending = await new Promise<Ending<T>>((resolve) => {
       let ended = false;
-      let stopBegun: (() => void) | null = null;
+      let begun: { stop(): void } | null = null;
       // A cancellation stops the wait: through `handle.signal` if the task made one, else
       // through a watcher of the CONTROL word of this wait's own (cheaper for parked runs: no
       // AbortController that nothing else reads).
@@ -233,7 +236,7 @@ export class CellTaskHandle implements TaskHandle {
         if (ended) return;
         ended = true;
         stop.dispose();
-        stopBegun?.();
+        begun?.stop();
         Atomics.notify(this.#cell, CONTROL); // this wait's CONTROL watcher, if any, ends with it
         this.#slot = 'reclaiming';
         // Synchronously with whatever ended the wait: a poll run at a task boundary asks back
@@ -242,8 +245,8 @@ export class CellTaskHandle implements TaskHandle {
         if (endedHere) hintAskBack(runOf(this.#cell));
         resolve(result);
       };
-      stopBegun = begin(end, n);
-      if (ended) stopBegun?.();
+      begun = begin(end, n);
+      if (ended) begun?.stop();
       stop.whenStopped(() => end({ ok: false, error: stop.error }));
       if (this.#cancel === null && !ended) this.#watchCancelDuring(stop);
     });

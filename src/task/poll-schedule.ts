@@ -21,7 +21,7 @@ export interface Poller {
   dueAt: number;
   readonly intervalMs: number;
   /** Checks the condition; the poller is out of its list while this runs. */
-  readonly poll: () => void;
+  poll(): void;
   prev: Poller | null;
   next: Poller | null;
   queued: boolean;
@@ -37,10 +37,6 @@ class Interval {
 }
 
 const intervals = new Map<number, Interval>();
-
-export function createPoller(intervalMs: number, poll: () => void): Poller {
-  return { dueAt: 0, intervalMs, poll, prev: null, next: null, queued: false };
-}
 
 /** Queues the poller's next poll one interval from now. */
 export function schedulePoll(poller: Poller): void {
