@@ -54,8 +54,7 @@ export class Execution {
   thread = -1;
   /** The last STATE word of the cell the main thread acted on (`ACTIVE(0)` at first). */
   handledWord = 0;
-  /** The current wait's number and kind, once released. */
-  waitNumber = 0;
+  /** The current wait's kind, once released (its number is in `handledWord`). */
   waitKind: WaitKind = 'until';
   /** Set while the run's worker says it waits for a signal that has not been delivered. */
   signalWait: SignalWait | null = null;
@@ -67,7 +66,6 @@ export class Execution {
   readonly queuedAt: number;
   startedAt = 0;
   deferredAt = 0;
-  reclaimingAt = 0;
   deferredMs = 0;
   deferrals = 0;
   failure: Error | null = null;

@@ -349,8 +349,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         queuedMs: execution.startedAt - execution.queuedAt,
       });
     }
-    // The balancer finds the run under Piscina's queue-options symbol (it is not sent).
-    (execution.request as { [queueOptionsSymbol]?: Execution })[queueOptionsSymbol] = execution;
+    // The balancer finds the run under Piscina's queue-options symbol (it is not sent; the
+    // request was made with the key, so this changes no object shape).
+    (execution.request as { [queueOptionsSymbol]?: Execution | null })[queueOptionsSymbol] = execution;
     this.#pool.run(execution.request).then(
       (output) => this.#onOutput(execution, output),
       (error: unknown) => this.#onPoolError(execution, error),
@@ -383,7 +384,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     execution.handledWord = stateWord;
     const phase = phaseOf(stateWord);
     if (phase === RELEASED) {
-      this.#beginWait(execution, cell, waitNumberOf(stateWord));
+      this.#beginWait(execution, cell);
       this.#deferOut(execution);
     } else if (phase === RECLAIMING) {
       const n = waitNumberOf(stateWord);
@@ -392,7 +393,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         // Collapsed: the worker released and the wait ended before this thread saw the
         // release. The slot never left this run, so nobody else used it: keep it and grant at
         // once (releasing it first would hand it to queued new work, ahead of this half-done run).
-        this.#beginWait(execution, cell, n);
+        this.#beginWait(execution, cell);
         this.#emitWait('taskDeferred', execution, execution.deferredAt);
         this.#emitWait('taskReclaiming', execution, execution.deferredAt);
         this.#emitResumed(execution);
@@ -403,8 +404,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     }
   }
 
-  #beginWait(execution: Execution, cell: Cell, n: number): void {
-    execution.waitNumber = n;
+  #beginWait(execution: Execution, cell: Cell): void {
     execution.waitKind = waitKindOf(cell);
     execution.deferredAt = performance.now();
     execution.deferrals += 1;
@@ -421,8 +421,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   /** The run's wait is over: it gets a free slot now, or joins the reclaimers. */
   #askForSlot(execution: Execution): void {
     this.#moveTo(execution, 'reclaiming');
-    execution.reclaimingAt = performance.now();
-    this.#emitWait('taskReclaiming', execution, execution.reclaimingAt);
+    this.#emitWait('taskReclaiming', execution, performance.now());
     if (execution.finished) return; // a listener's doing (it closed the executor, say)
     if (this.#semaphore.tryTake()) this.#grantTo(execution);
     else this.#threads.queueReclaimer(execution);
@@ -435,8 +434,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.#emitResumed(execution);
     const cell = execution.cell;
     if (cell === null) return;
-    execution.handledWord = word(execution.waitNumber, ACTIVE);
-    grant(cell, execution.waitNumber);
+    // A reclaimer's last word is RECLAIMING(n): grant that same wait.
+    const n = waitNumberOf(execution.handledWord);
+    execution.handledWord = word(n, ACTIVE);
+    grant(cell, n);
   }
 
   /**

@@ -1,4 +1,5 @@
 /** Building the request a run sends to its worker thread. */
+import { queueOptionsSymbol } from 'piscina';
 import { InvalidArgumentError } from '../errors.js';
 import { createCell } from '../slots/handshake.js';
 import { type TaskDefinition, toModuleUrl } from '../task/define-task.js';
@@ -12,6 +13,9 @@ export interface TaskReference {
   readonly id: string;
 }
 
+/** A request as the main thread builds it: with the slot for the run that Piscina's balancer reads. */
+type OutgoingRequest = TaskRequest & { [queueOptionsSymbol]: unknown };
+
 /** `run` is the run's number on the main thread, written in its cell (see `slots/ask-ring.ts`). */
 export function toRequest(
   task: TaskDefinition | TaskReference,
@@ -24,24 +28,28 @@ export function toRequest(
   }
   if ('moduleUrl' in task && typeof task.fn === 'function') {
     const cell = task.wantsHandle ? createCell(run) : null;
-    return {
+    const request: OutgoingRequest = {
       moduleUrl: task.moduleUrl,
       taskId: task.id,
       executionId: executionId ?? (cell === null ? '' : newExecutionId()),
       input,
       cell,
+      [queueOptionsSymbol]: null, // the run, set as it is sent (see Executor.#start)
     };
+    return request;
   }
   const { module, id } = task as TaskReference;
   if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('task.id', 'a task id', id);
   // The main thread cannot see whether this task wants a handle: give it a cell in case.
-  return {
+  const request: OutgoingRequest = {
     moduleUrl: toModuleUrl(module),
     taskId: id,
     executionId: executionId ?? newExecutionId(),
     input,
     cell: createCell(run),
+    [queueOptionsSymbol]: null,
   };
+  return request;
 }
 
 /** True if `promise` settles within `ms`; the timer does not outlive the answer. */
