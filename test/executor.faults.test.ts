@@ -241,9 +241,7 @@ describe('Executor fault paths', () => {
     it('a listener that throws does not keep a slot or stall the handshake', async () => {
       const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
       const caught: unknown[] = [];
-      const previous = process.listeners('uncaughtException');
-      process.removeAllListeners('uncaughtException');
-      process.on('uncaughtException', (error) => caught.push(error));
+      const restore = catchUncaught(caught);
       try {
         const deferred = nextEvent(executor, 'taskDeferred'); // registered first: still called
         for (const event of ['taskDeferred', 'taskResumed', 'taskCompleted'] as const) {
@@ -257,10 +255,10 @@ describe('Executor fault paths', () => {
         raise(signals, 0);
         expect((await run).heldAfter).to.equal(true);
         expect(await executor.run(spin, 1)).to.be.a('number'); // the slot came back
+        // Listener errors are rethrown in microtasks: all have run before the next macrotask.
         await new Promise((resolve) => setImmediate(resolve));
       } finally {
-        process.removeAllListeners('uncaughtException');
-        for (const listener of previous) process.on('uncaughtException', listener);
+        restore();
       }
       expect(caught.map((e) => (e as Error).message)).to.include('listener of taskCompleted');
     });
@@ -268,9 +266,7 @@ describe('Executor fault paths', () => {
     it('a listener that throws on every event stalls no run, of any wait (taskReclaiming was once unguarded)', async () => {
       const executor = createExecutor({ threads: 1, maxConcurrentTasks: 1 });
       const caught: unknown[] = [];
-      const previous = process.listeners('uncaughtException');
-      process.removeAllListeners('uncaughtException');
-      process.on('uncaughtException', (error) => caught.push(error));
+      const restore = catchUncaught(caught);
       const events = [
         'taskStarted',
         'taskDeferred',
@@ -297,10 +293,10 @@ describe('Executor fault paths', () => {
         expect((await signalled).got).to.deep.equal(['on']);
         await rejection(executor.run(fails, 'boom'), TaskFailedError, ErrorCode.TaskFailed);
         expect(executor.metrics()).to.include({ reclaimingTasks: 0, deferredTasks: 0, availableSlots: 1 });
+        // Listener errors are rethrown in microtasks: all have run before the next macrotask.
         await new Promise((resolve) => setImmediate(resolve));
       } finally {
-        process.removeAllListeners('uncaughtException');
-        for (const listener of previous) process.on('uncaughtException', listener);
+        restore();
       }
       const messages = new Set(caught.map((e) => (e as Error).message));
       for (const event of events)
@@ -360,3 +356,14 @@ describe('Executor fault paths', () => {
     });
   });
 });
+
+/** Collects uncaught exceptions into `caught` instead of mocha; returns what puts mocha's handlers back. */
+function catchUncaught(caught: unknown[]): () => void {
+  const previous = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', (error) => caught.push(error));
+  return () => {
+    process.removeAllListeners('uncaughtException');
+    for (const listener of previous) process.on('uncaughtException', listener);
+  };
+}

@@ -18,7 +18,7 @@ import { type Database, openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
 import { Leases } from '../store/leases.js';
 import { NotificationListener } from '../store/listener.js';
-import { type SignalInsert, SignalStore, parseSignalNotice } from '../store/signals.js';
+import { type SignalInsert, SignalStore, isSignalRace, parseSignalNotice } from '../store/signals.js';
 import type { ClaimedTask } from '../store/rows.js';
 import { Store } from '../store/store.js';
 import { isTransient, retryTransient } from '../store/transient.js';
@@ -287,7 +287,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       });
     // A wait that took a free signal as this one was given to it: store this one free instead.
     const result = await store().catch((error: unknown) => {
-      if ((error as { code?: unknown }).code === '23505') return store();
+      if (isSignalRace(error)) return store();
       throw error;
     });
     if (!result.stored) {

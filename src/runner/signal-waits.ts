@@ -17,7 +17,7 @@
  */
 import type { Executor } from '../executor/executor.js';
 import type { ClaimedTask } from '../store/rows.js';
-import type { SignalNotice, SignalStore } from '../store/signals.js';
+import { type SignalNotice, type SignalStore, isSignalRace } from '../store/signals.js';
 import { retryTransient } from '../store/transient.js';
 
 interface Wait {
@@ -26,9 +26,6 @@ interface Wait {
   taking: boolean;
   again: boolean;
 }
-
-/** Unique violation: two takes gave one wait of a task a signal at once (a run and its stale twin). */
-const UNIQUE_VIOLATION = '23505';
 
 export class SignalWaits {
   readonly #store: SignalStore;
@@ -157,7 +154,7 @@ export class SignalWaits {
       return await take();
     } catch (error) {
       // The other take won; this one now finds the signal it took for this very wait.
-      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return take();
+      if (isSignalRace(error)) return take();
       throw error;
     }
   }

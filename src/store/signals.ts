@@ -208,6 +208,14 @@ export class SignalStore {
   }
 }
 
+/**
+ * A unique violation on `signals_task_wait`: a wait took a free signal as the sender gave it a
+ * new one (or a run and its stale twin took one for the same wait). Trying again settles it.
+ */
+export function isSignalRace(error: unknown): boolean {
+  return (error as { code?: unknown }).code === '23505';
+}
+
 /** Reads a notification of the signal channel; null for one that is not ours. */
 export function parseSignalNotice(text: string): SignalNotice | null {
   try {
