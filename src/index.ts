@@ -9,6 +9,8 @@
  * - handle: the task's `TaskHandle`, its second argument, through which it can defer.
  * - wait (deferral): `handle.deferUntil`, `handle.waitFor` or `handle.waitForSignal`, during
  *   which the run holds no slot and takes one again, ahead of new work, before it goes on.
+ * - transfer: moving buffers to or from a worker thread instead of copying them (the
+ *   `transfer` run option for an input, `transfer(output, buffers)` for a task's output).
  * - signal: a named message, with a payload, that ends a `waitForSignal` (sent with
  *   `executor.signal` to a run, or `runner.signal` to a workflow execution).
  * - executor: the pool of threads plus the semaphore that admits runs to them.
@@ -47,6 +49,7 @@ export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
 export type { TaskHandle, WaitWork } from './task/handle.js';
+export { transfer, type TransferItem } from './task/transfer.js';
 export type { DeferCondition } from './task/poll.js';
 export {
   DEFAULT_POLL_INTERVAL_MS,

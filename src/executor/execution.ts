@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Cell, WaitKind } from '../slots/handshake.js';
 import type { SlotWaiter } from '../slots/semaphore.js';
+import type { Movable } from '../task/transfer.js';
 import type { TaskRequest } from '../task/wire.js';
 import { newExecutionId } from './execution-id.js';
 
@@ -60,6 +61,8 @@ export class Execution {
   signalWait: SignalWait | null = null;
   /** Signals sent to the run that no wait has taken yet, per name, oldest first. */
   buffered: Map<string, unknown[]> | null = null;
+  /** Buffers the request moves to its thread (see `moveInput`), until it is sent; null for none. */
+  transferList: Movable[] | null = null;
   /** When the run joined the reclaimers (for their patience). */
   reclaimQueuedAt = 0;
 

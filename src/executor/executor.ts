@@ -34,6 +34,7 @@ import { Semaphore } from '../slots/semaphore.js';
 import { findUncloneable } from '../task/cloneable.js';
 import { type AwaitSignalMessage, type SignalDeliveryMessage, isControlPortHello } from '../task/control-messages.js';
 import type { TaskDefinition } from '../task/define-task.js';
+import type { Movable } from '../task/transfer.js';
 import { checkSignalName } from '../task/wait-options.js';
 import { type TaskRequest, isTaskFailure, reviveError } from '../task/wire.js';
 import { threadAwareBalancer } from './balancer.js';
@@ -47,7 +48,7 @@ import {
   fillExecutorOptions,
   validateRunOptions,
 } from './options.js';
-import { type TaskReference, settlesWithin, toRequest } from './request.js';
+import { type TaskReference, moveInput, settlesWithin, toRequest } from './request.js';
 import { Threads } from './threads.js';
 
 export type { TaskReference };
@@ -176,9 +177,21 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (wouldQueue && this.#queued.size >= this.options.maxQueue) {
       return Promise.reject(new QueueFullError(this.options.maxQueue, this.#queued.size));
     }
+    // Moved last, once nothing can refuse the run: a refused run leaves the caller's buffers whole.
+    let transferList: Movable[] | null = null;
+    if (options.transfer !== undefined) {
+      try {
+        const moved = moveInput(input, options.transfer);
+        (request as { input: unknown }).input = moved.input;
+        transferList = moved.list;
+      } catch (error) {
+        return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
+      }
+    }
 
     return new Promise((resolve, reject) => {
       const execution = new Execution(request, resolve, reject, performance.now());
+      execution.transferList = transferList;
       if (request.cell !== null) {
         this.#reachable.set(execution.executionId, execution);
         this.#byRun.set(this.#lastRun, execution);
@@ -352,7 +365,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     // The balancer finds the run under Piscina's queue-options symbol (it is not sent; the
     // request was made with the key, so this changes no object shape).
     (execution.request as { [queueOptionsSymbol]?: Execution | null })[queueOptionsSymbol] = execution;
-    this.#pool.run(execution.request).then(
+    const { transferList } = execution;
+    execution.transferList = null;
+    const sent =
+      transferList === null ? this.#pool.run(execution.request) : this.#pool.run(execution.request, { transferList });
+    sent.then(
       (output) => this.#onOutput(execution, output),
       (error: unknown) => this.#onPoolError(execution, error),
     );

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { type ResourceLimits, SHARE_ENV } from 'node:worker_threads';
 import { InvalidArgumentError } from '../errors.js';
 import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
+import type { TransferItem } from '../task/transfer.js';
 
 export interface ExecutorOptions {
   /**
@@ -57,7 +58,12 @@ const RESOURCE_LIMITS = {
   stackSizeMb: true,
 } as const satisfies KnownOptions<ResourceLimits>;
 
-const RUN_OPTIONS = { signal: true, timeoutMs: true, executionId: true } as const satisfies KnownOptions<RunOptions>;
+const RUN_OPTIONS = {
+  signal: true,
+  timeoutMs: true,
+  executionId: true,
+  transfer: true,
+} as const satisfies KnownOptions<RunOptions>;
 
 export interface RunOptions {
   /** Cancels the run: queued, it never starts; running, `handle.signal` aborts. */
@@ -72,6 +78,14 @@ export interface RunOptions {
    * The persisted runner passes its task execution row id, to tie events to rows.
    */
   readonly executionId?: string;
+  /**
+   * Buffers of the input to move to the worker thread instead of copying them: `ArrayBuffer`s,
+   * typed arrays (their buffer moves) or `MessagePort`s, each held by the input. They are
+   * detached here when `run` is called, as `postMessage` does, even if the run waits for a
+   * slot. A task moves buffers of its output back with `transfer(output, [buffers])`.
+   * Default: none (everything is copied).
+   */
+  readonly transfer?: readonly TransferItem[];
 }
 
 /** The options with every default filled in (the thread controls stay optional: absent, Node's own). */

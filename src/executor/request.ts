@@ -1,8 +1,10 @@
 /** Building the request a run sends to its worker thread. */
 import { queueOptionsSymbol } from 'piscina';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, UncloneableValueError } from '../errors.js';
 import { createCell } from '../slots/handshake.js';
 import { type TaskDefinition, toModuleUrl } from '../task/define-task.js';
+import { findUncloneable } from '../task/cloneable.js';
+import { type Movable, checkTransferList, isTransferred } from '../task/transfer.js';
 import type { TaskRequest } from '../task/wire.js';
 import { newExecutionId } from './execution-id.js';
 
@@ -25,6 +27,13 @@ export function toRequest(
 ): TaskRequest {
   if (typeof task !== 'object' || task === null) {
     throw new InvalidArgumentError('task', 'a task from defineTask() or { module, id }', task);
+  }
+  if (isTransferred(input)) {
+    throw new InvalidArgumentError(
+      'input',
+      'a value (transfer() marks a task output; list the buffers an input moves in the `transfer` run option)',
+      input,
+    );
   }
   if ('moduleUrl' in task && typeof task.fn === 'function') {
     const cell = task.wantsHandle ? createCell(run) : null;
@@ -50,6 +59,22 @@ export function toRequest(
     [queueOptionsSymbol]: null,
   };
   return request;
+}
+
+/**
+ * Moves the listed buffers of `input` out of the caller's hands at once, as `postMessage`
+ * would: the returned input holds them (same memory, not copied) and the caller's are detached.
+ * Done at `run`, not when the run gets its slot, so what the caller gave away is gone now, not
+ * at some later moment. `list` is the platform's transfer list for the returned input.
+ */
+export function moveInput(input: unknown, transfer: unknown): { readonly input: unknown; readonly list: Movable[] } {
+  const list = checkTransferList(transfer, input, 'transfer');
+  try {
+    return structuredClone({ input, list }, { transfer: list });
+  } catch (error) {
+    const part = findUncloneable(input, 'input', new Set(list));
+    throw new UncloneableValueError('input', part?.path ?? 'input', error);
+  }
 }
 
 /** True if `promise` settles within `ms`; the timer does not outlive the answer. */

@@ -5,17 +5,26 @@
  * is walked directly, which is far cheaper than cloning it; anything else (class instances,
  * exotic objects) is tried with `structuredClone`, which is exact. Used by the worker on every
  * task output that is an object, and by the main thread only after an input failed to cross,
- * to name the offending key.
+ * to name the offending key. `moved`: ports and buffers listed to move with the value (a port
+ * crosses only when moved).
  */
+import { isTransferred } from './transfer.js';
+
 export interface UncloneablePart {
   /** The path from the root, e.g. `output.items[3].onDone`. */
   readonly path: string;
   readonly error: unknown;
 }
 
-export function findUncloneable(value: unknown, rootPath: string): UncloneablePart | null {
-  return walk(value, rootPath, new Set());
+export function findUncloneable(
+  value: unknown,
+  rootPath: string,
+  moved: ReadonlySet<object> = NO_MOVED,
+): UncloneablePart | null {
+  return walk(value, rootPath, new Set(), moved);
 }
+
+const NO_MOVED: ReadonlySet<object> = new Set();
 
 const PLAIN_LEAVES: readonly (abstract new (...args: never[]) => unknown)[] = [
   Date,
@@ -27,7 +36,7 @@ const PLAIN_LEAVES: readonly (abstract new (...args: never[]) => unknown)[] = [
   Error,
 ];
 
-function walk(value: unknown, path: string, seen: Set<object>): UncloneablePart | null {
+function walk(value: unknown, path: string, seen: Set<object>, moved: ReadonlySet<object>): UncloneablePart | null {
   switch (typeof value) {
     case 'undefined':
     case 'boolean':
@@ -43,17 +52,23 @@ function walk(value: unknown, path: string, seen: Set<object>): UncloneablePart 
   const object = value as object;
   if (seen.has(object)) return null;
   seen.add(object);
+  if (moved.has(object)) return null;
+  if (isTransferred(object)) {
+    return { path, error: new TypeError('transfer() marks a whole task output, not a part of a value') };
+  }
   if (ArrayBuffer.isView(object) || PLAIN_LEAVES.some((type) => object instanceof type)) return null;
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
-      const found = walk(object[i], `${path}[${i}]`, seen);
+      const found = walk(object[i], `${path}[${i}]`, seen, moved);
       if (found !== null) return found;
     }
     return null;
   }
   if (object instanceof Map) {
     for (const [key, entry] of object) {
-      const found = walk(key, `${path}.<key ${String(key)}>`, seen) ?? walk(entry, `${path}.get(${String(key)})`, seen);
+      const found =
+        walk(key, `${path}.<key ${String(key)}>`, seen, moved) ??
+        walk(entry, `${path}.get(${String(key)})`, seen, moved);
       if (found !== null) return found;
     }
     return null;
@@ -61,7 +76,7 @@ function walk(value: unknown, path: string, seen: Set<object>): UncloneablePart 
   if (object instanceof Set) {
     let i = 0;
     for (const entry of object) {
-      const found = walk(entry, `${path}.<entry ${i++}>`, seen);
+      const found = walk(entry, `${path}.<entry ${i++}>`, seen, moved);
       if (found !== null) return found;
     }
     return null;
@@ -69,7 +84,7 @@ function walk(value: unknown, path: string, seen: Set<object>): UncloneablePart 
   const prototype: unknown = Object.getPrototypeOf(object);
   if (prototype === Object.prototype || prototype === null) {
     for (const key of Object.keys(object)) {
-      const found = walk((object as Record<string, unknown>)[key], `${path}.${key}`, seen);
+      const found = walk((object as Record<string, unknown>)[key], `${path}.${key}`, seen, moved);
       if (found !== null) return found;
     }
     return null;

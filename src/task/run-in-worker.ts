@@ -9,11 +9,13 @@ import {
   UnknownTaskError,
 } from '../errors.js';
 import { isCancelled } from '../slots/handshake.js';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { findUncloneable } from './cloneable.js';
 import type { TaskDefinition } from './define-task.js';
 import { CellTaskHandle, type TaskHandle } from './handle.js';
 import { runDuePolls } from './poll-schedule.js';
 import { lookupTask, taskIdsOf } from './registry.js';
+import { type Movable, type TransferredOutput, checkTransferList, isTransferred } from './transfer.js';
 import { type TaskFailure, type TaskRequest, serializeError } from './wire.js';
 
 /** Imports in flight or done, per module URL; a failed import is forgotten so it can be retried. */
@@ -91,6 +93,7 @@ function ended(handle: CellTaskHandle | undefined): void {
 }
 
 function checkedOutput(output: unknown): unknown {
+  if (isTransferred(output)) return movedOutput(output);
   if (typeof output === 'object' || typeof output === 'function' || typeof output === 'symbol') {
     const uncloneable = findUncloneable(output, 'output');
     if (uncloneable !== null) {
@@ -98,6 +101,21 @@ function checkedOutput(output: unknown): unknown {
     }
   }
   return output;
+}
+
+/** An output marked by `transfer()`, checked and handed to Piscina, which posts it with its list. */
+function movedOutput(output: TransferredOutput): unknown {
+  let list: Movable[];
+  try {
+    list = checkTransferList(output.list, output.value, 'transfer() list of the output');
+  } catch (error) {
+    throw setupFailure(error as Error);
+  }
+  const uncloneable = findUncloneable(output.value, 'output', new Set(list));
+  if (uncloneable !== null) {
+    throw setupFailure(new UncloneableValueError('output', uncloneable.path, uncloneable.error));
+  }
+  return move({ [transferableSymbol]: list, [valueSymbol]: output.value } as unknown as Parameters<typeof move>[0]);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
