@@ -45,6 +45,16 @@ const CHARTS: readonly Chart[] = [
     ],
   },
   {
+    suite: 'transfer',
+    title: '8 MiB buffer to a thread and back, moved (copied: see the table)',
+    unit: 'µs',
+    higherIsBetter: false,
+    bars: [
+      { label: 'slotwise, transfer option and transfer()', metric: 'moved_roundtrip_us', kind: 'ours' },
+      { label: 'raw Piscina, Piscina.move', metric: 'piscina_move_roundtrip_us', kind: 'baseline' },
+    ],
+  },
+  {
     suite: 'defer',
     title: 'Time to finish the CPU work beside 8 waiting tasks, 2 slots',
     unit: 'ms',

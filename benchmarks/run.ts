@@ -13,6 +13,7 @@ import { parked } from './parked.js';
 import { persist } from './persist.js';
 import { resume } from './resume.js';
 import { scale } from './scale.js';
+import { transferSuite } from './transfer.js';
 import { type SuiteResult, passes, printTable, writeResult } from './report.js';
 
 const SUITES: Record<string, () => Promise<SuiteResult>> = {
@@ -24,6 +25,7 @@ const SUITES: Record<string, () => Promise<SuiteResult>> = {
   scale,
   parked,
   memory,
+  transfer: transferSuite,
 };
 
 function usage(): string {

@@ -4,7 +4,7 @@
  * imports it for the definitions. Stamps use `epochNow()`, comparable across threads.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type TaskHandle, defineTask } from '../src/index.js';
+import { type TaskHandle, defineTask, transfer } from '../src/index.js';
 import { spinFor } from './spin.js';
 import { epochNow } from './stats.js';
 
@@ -69,4 +69,16 @@ export const deferUntilTime = defineTask('bench.deferUntilTime', async (input: U
 export const holdUntilTime = defineTask('bench.holdUntilTime', async (input: UntilInput) => {
   while (epochNow() < input.until) await sleep(input.pollIntervalMs);
   return epochNow();
+});
+
+/** Touches the first byte of a buffer and sends it back copied (structured clone, both ways). */
+export const touchCopied = defineTask('bench.touchCopied', (bytes: Uint8Array) => {
+  bytes[0] = (bytes[0] ?? 0) + 1;
+  return bytes;
+});
+
+/** The same, with the buffer moved back (the run moves it in with the `transfer` option). */
+export const touchMoved = defineTask('bench.touchMoved', (bytes: Uint8Array) => {
+  bytes[0] = (bytes[0] ?? 0) + 1;
+  return transfer(bytes, [bytes]);
 });

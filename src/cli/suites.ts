@@ -11,6 +11,7 @@ export const SUITES = {
   scale: async () => (await import('../../benchmarks/scale.js')).scale(),
   parked: async () => (await import('../../benchmarks/parked.js')).parked(),
   memory: async () => (await import('../../benchmarks/memory.js')).memory(),
+  transfer: async () => (await import('../../benchmarks/transfer.js')).transferSuite(),
 } satisfies Record<string, () => Promise<SuiteResult>>;
 
 export type SuiteName = keyof typeof SUITES;

@@ -61,7 +61,7 @@ export class Execution {
   signalWait: SignalWait | null = null;
   /** Signals sent to the run that no wait has taken yet, per name, oldest first. */
   buffered: Map<string, unknown[]> | null = null;
-  /** Buffers the request moves to its thread (see `moveInput`), until it is sent; null for none. */
+  /** Buffers and ports the request moves to its thread (the `transfer` run option); null for none. */
   transferList: Movable[] | null = null;
   /** When the run joined the reclaimers (for their patience). */
   reclaimQueuedAt = 0;

@@ -34,7 +34,7 @@ import { Semaphore } from '../slots/semaphore.js';
 import { findUncloneable } from '../task/cloneable.js';
 import { type AwaitSignalMessage, type SignalDeliveryMessage, isControlPortHello } from '../task/control-messages.js';
 import type { TaskDefinition } from '../task/define-task.js';
-import type { Movable } from '../task/transfer.js';
+import { type Movable, checkTransferList } from '../task/transfer.js';
 import { checkSignalName } from '../task/wait-options.js';
 import { type TaskRequest, isTaskFailure, reviveError } from '../task/wire.js';
 import { threadAwareBalancer } from './balancer.js';
@@ -177,13 +177,19 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (wouldQueue && this.#queued.size >= this.options.maxQueue) {
       return Promise.reject(new QueueFullError(this.options.maxQueue, this.#queued.size));
     }
-    // Moved last, once nothing can refuse the run: a refused run leaves the caller's buffers whole.
+    // Checked last, once nothing can refuse the run: a refused run leaves the caller's buffers whole.
     let transferList: Movable[] | null = null;
     if (options.transfer !== undefined) {
       try {
-        const moved = moveInput(input, options.transfer);
-        (request as { input: unknown }).input = moved.input;
-        transferList = moved.list;
+        if (wouldQueue) {
+          // It waits for a slot: move the buffers out of the caller's hands now (see moveInput).
+          const moved = moveInput(input, options.transfer);
+          (request as { input: unknown }).input = moved.input;
+          transferList = moved.list;
+        } else {
+          // It is sent below, in this same step: postMessage itself detaches them.
+          transferList = checkTransferList(options.transfer, input, 'transfer');
+        }
       } catch (error) {
         return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
       }
@@ -366,7 +372,6 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     // request was made with the key, so this changes no object shape).
     (execution.request as { [queueOptionsSymbol]?: Execution | null })[queueOptionsSymbol] = execution;
     const { transferList } = execution;
-    execution.transferList = null;
     const sent =
       transferList === null ? this.#pool.run(execution.request) : this.#pool.run(execution.request, { transferList });
     sent.then(
@@ -569,7 +574,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     } else if (this.#terminating) {
       execution.settle(new ExecutorClosedError('The executor closed before the task finished'));
     } else if (error instanceof Error && error.name === 'DataCloneError') {
-      const part = findUncloneable(execution.request.input, 'input');
+      const part = findUncloneable(execution.request.input, 'input', new Set(execution.transferList ?? []));
       execution.settle(new UncloneableValueError('input', part?.path ?? 'input', error));
     } else {
       // Its thread is gone: every run on it fails next, and none of them may get a slot first.
