@@ -1,4 +1,5 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Timeline } from '../src/index.js';
 import { machineInfo } from './machine.js';
@@ -29,8 +30,12 @@ export interface SavedResult {
   readonly timeline?: Timeline;
 }
 
-/** Compiled to dist/benchmarks/report.js: two levels up is the repository root. */
-const RESULTS_DIR = new URL('../../benchmarks/results/', import.meta.url);
+/**
+ * The repository's committed results, where `npm run bench` writes (compiled to
+ * dist/benchmarks/report.js: two levels up is the repository root). `slotwise bench` writes
+ * where it is run instead: an installed package's folder is no place for them.
+ */
+export const REPOSITORY_RESULTS = fileURLToPath(new URL('../../benchmarks/results/', import.meta.url));
 
 export function passes(target: Target, metrics: Record<string, number>): boolean {
   const value = metrics[target.metric];
@@ -72,9 +77,9 @@ export function printTable(suite: string, result: SuiteResult): void {
   for (const row of rows) console.log(line(row));
 }
 
-/** Writes benchmarks/results/<suite>.json and returns its path. */
-export async function writeResult(suite: string, result: SuiteResult): Promise<string> {
-  await mkdir(RESULTS_DIR, { recursive: true });
+/** Writes `<dir>/<suite>.json` and returns its path. */
+export async function writeResult(suite: string, result: SuiteResult, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
   const metrics = Object.fromEntries(Object.entries(result.metrics).map(([k, v]) => [k, round(v, 3)]));
   const targets = Object.fromEntries(
     result.targets.map((t) => [t.metric, { op: t.op, value: t.value, pass: passes(t, result.metrics) }]),
@@ -87,15 +92,15 @@ export async function writeResult(suite: string, result: SuiteResult): Promise<s
     targets,
     ...(result.timeline === undefined ? {} : { timeline: result.timeline }),
   };
-  const file = new URL(`${suite}.json`, RESULTS_DIR);
+  const file = joinPath(dir, `${suite}.json`);
   await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
-  return fileURLToPath(file);
+  return file;
 }
 
-/** Every saved result in the results folder, by suite name. */
-export async function readResults(): Promise<SavedResult[]> {
-  const names = (await readdir(RESULTS_DIR)).filter((name) => name.endsWith('.json')).sort();
+/** Every saved result in `dir`, by suite name. */
+export async function readResults(dir: string): Promise<SavedResult[]> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
   return Promise.all(
-    names.map(async (name) => JSON.parse(await readFile(new URL(name, RESULTS_DIR), 'utf8')) as SavedResult),
+    names.map(async (name) => JSON.parse(await readFile(joinPath(dir, name), 'utf8')) as SavedResult),
   );
 }

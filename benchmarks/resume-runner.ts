@@ -6,8 +6,8 @@
  * turns; stamps on `epochNow()` (the same clock in both processes). Null without PostgreSQL.
  */
 import knexModule from 'knex';
-import { makeWorkerUtils } from 'graphile-worker';
 import { Runner } from '../src/index.js';
+import { GRAPHILE_WORKER, installed } from './baselines.js';
 import { spawnLineChild } from './line-child.js';
 import { epochNow, percentile } from './stats.js';
 
@@ -39,6 +39,11 @@ export async function runnerSignalLatency(): Promise<CrossProcessLatency | null>
     console.log('resume: PostgreSQL unreachable, the cross-process figures are left out');
     return null;
   }
+  if (!installed(GRAPHILE_WORKER)) {
+    console.log(`resume: ${GRAPHILE_WORKER} (the same-run baseline) is not installed, the cross-process figures are left out`);
+    return null;
+  }
+  const { makeWorkerUtils } = await import('graphile-worker');
   const schema = `bench_resume_${String(process.pid)}`;
   const graphileSchema = `bench_resume_gw_${String(process.pid)}`;
   const admin = knexModule.knex({ client: 'pg', connection: POSTGRES_URL });

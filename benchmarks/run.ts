@@ -14,7 +14,8 @@ import { persist } from './persist.js';
 import { resume } from './resume.js';
 import { scale } from './scale.js';
 import { transferSuite } from './transfer.js';
-import { type SuiteResult, passes, printTable, writeResult } from './report.js';
+import { SuiteSkipped } from './baselines.js';
+import { REPOSITORY_RESULTS, type SuiteResult, passes, printTable, writeResult } from './report.js';
 
 const SUITES: Record<string, () => Promise<SuiteResult>> = {
   overhead,
@@ -47,9 +48,16 @@ async function main(args: readonly string[]): Promise<number> {
     const suite = SUITES[name];
     if (suite === undefined) continue;
     const started = performance.now();
-    const result = await suite();
+    let result: SuiteResult;
+    try {
+      result = await suite();
+    } catch (error) {
+      if (!(error instanceof SuiteSkipped)) throw error;
+      console.log(error.message);
+      continue;
+    }
     printTable(name, result);
-    const file = await writeResult(name, result);
+    const file = await writeResult(name, result, REPOSITORY_RESULTS);
     console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s) wrote ${file}`);
     missed += result.targets.filter((target) => !passes(target, result.metrics)).length;
   }

@@ -50,6 +50,7 @@ import type { Workflow } from '../src/index.js';
 import { Transitions } from '../src/runner/transitions.js';
 import { migrate } from '../src/store/migrate.js';
 import { Store } from '../src/store/store.js';
+import { GRAPHILE_WORKER, SuiteSkipped, installed } from './baselines.js';
 import type { SuiteResult } from './report.js';
 import type { ChildConfig, ParentMessage, ReadyMessage } from './scale-protocol.js';
 import { holdWorkflow, noopWorkflow } from './scale-tasks.js';
@@ -345,6 +346,7 @@ async function deadRunnerRecovery(knex: Knex): Promise<{ seconds: number; bound:
 }
 
 export async function scale(): Promise<SuiteResult> {
+  if (!installed(GRAPHILE_WORKER)) throw new SuiteSkipped('scale', GRAPHILE_WORKER);
   const knex = knexModule.knex({ client: 'pg', connection: POSTGRES_URL, pool: { min: 0, max: 2 } });
   try {
     // runners_1 and graphile-worker side by side, their batches in turn: the pair the ratio compares.

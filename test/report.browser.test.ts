@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { PNG } from 'pngjs';
 import { chromium } from 'playwright-core';
 import { renderReport } from '../benchmarks/html-report.js';
-import { type SavedResult, readResults } from '../benchmarks/report.js';
+import { REPOSITORY_RESULTS, type SavedResult, readResults } from '../benchmarks/report.js';
 import { type Timeline, TimelineRecorder } from '../src/index.js';
 import { deferOnSignal, spin } from './fixtures/tasks.js';
 import { createExecutor, createSignals, nextEvent, raise } from './helpers.js';
@@ -66,7 +66,7 @@ describe('the benchmark report in a browser', function () {
   it('loads with no console error, one timeline lane per slot, and a screenshot that is not blank', async function () {
     this.timeout(60_000);
     const timeline = await recordTimeline();
-    const saved = (await readResults()).filter((r) => r.suite !== 'defer');
+    const saved = (await readResults(REPOSITORY_RESULTS)).filter((r) => r.suite !== 'defer');
     const defer: SavedResult = {
       suite: 'defer',
       machine: saved[0]?.machine ?? {},

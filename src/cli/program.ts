@@ -1,7 +1,7 @@
 // The commands and their flags (commander). Usage errors (a bad flag, an unknown command or
 // suite) print the message and the usage on stderr and throw a CommanderError with exit code 2.
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { benchCommand } from './bench.js';
+import { DEFAULT_JSON_DIR, benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
 import { statusCommand } from './status.js';
@@ -71,7 +71,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('bench')
     .description('Run benchmark suites (all when none is named), print their tables, write their JSON results.')
     .addArgument(new Argument('[suite...]', 'suites to run').choices(SUITE_NAMES))
-    .option('--json-dir <dir>', 'also copy each JSON result into this folder')
+    .option('--json-dir <dir>', `write each JSON result into this folder (default: ./${DEFAULT_JSON_DIR})`)
     .option('--report <file>', 'then write a self-contained HTML report of every saved result')
     .option('--compare <path>', 'show each figure beside an earlier run (a result JSON, or a folder of them)')
     .addOption(new Option('--database <url>', 'PostgreSQL for the persist and scale suites (default: $DATABASE_URL)'))

@@ -4,7 +4,7 @@ import { Presets, SingleBar } from 'cli-progress';
 
 export interface SuiteProgress {
   /** Ends the progress display; returns the elapsed seconds. */
-  done(outcome: 'done' | 'failed'): number;
+  done(outcome: 'done' | 'failed' | 'skipped'): number;
 }
 
 const TICK_MS = 200;
