@@ -4,7 +4,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'eslint.config.js', '.scratch/'] },
+  // test/consumer/ is a user's project, plain JavaScript and a TypeScript file that package.test.ts
+  // checks against the installed package's own types.
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'eslint.config.js', '.scratch/', 'test/consumer/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
