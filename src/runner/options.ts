@@ -2,11 +2,19 @@
 import { InvalidArgumentError } from '../errors.js';
 import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
 import { type Logger, checkLogger } from '../logger.js';
-import { fillExecutorOptions } from '../executor/options.js';
+import { type ExecutorOptions, fillExecutorOptions } from '../executor/options.js';
 import { type DatabaseOption, validateSchema } from '../store/database.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 
-export interface RunnerOptions {
+/** Piscina's thread controls, passed to the runner's executor as they are (see `ExecutorOptions`). */
+export type ThreadControls = Pick<ExecutorOptions, 'resourceLimits' | 'env' | 'argv' | 'execArgv' | 'niceIncrement'>;
+
+/**
+ * Options of a Runner. Besides its own, the executor's thread controls (`resourceLimits`, `env`,
+ * `argv`, `execArgv`, `niceIncrement`). Not `maxQueue`: a runner claims no more tasks than it
+ * has free slots, so nothing queues in it.
+ */
+export interface RunnerOptions extends ThreadControls {
   /**
    * Where state is kept: a PostgreSQL connection string, a knex instance, or
    * `{ embedded: true, dataDir? }`. Default: the embedded database (PGlite) in memory.
@@ -58,7 +66,7 @@ export interface RunnerOptions {
   readonly logger?: Logger;
 }
 
-export interface FilledRunnerOptions {
+export interface FilledRunnerOptions extends ThreadControls {
   readonly database: DatabaseOption | undefined;
   readonly schema: string;
   readonly threads: number;
@@ -86,22 +94,24 @@ const RUNNER_OPTIONS = {
   heartbeatIntervalMs: true,
   leaseMs: true,
   logger: true,
+  resourceLimits: true,
+  env: true,
+  argv: true,
+  execArgv: true,
+  niceIncrement: true,
 } as const satisfies KnownOptions<RunnerOptions>;
 
 export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
   rejectUnknownOptions(options, RUNNER_OPTIONS, '`new Runner()`');
-  const executor = fillExecutorOptions({
-    ...(options.threads === undefined ? {} : { threads: options.threads }),
-    ...(options.maxConcurrentTasks === undefined ? {} : { maxConcurrentTasks: options.maxConcurrentTasks }),
-  });
+  // Not maxQueue: a runner claims no more than its free slots, so nothing queues in its executor.
+  const { maxQueue: _maxQueue, ...executor } = fillExecutorOptions(executorOptionsOf(options));
   const workflows = options.workflows ?? [];
   if (!Array.isArray(workflows)) throw new InvalidArgumentError('workflows', 'an array of workflows', workflows);
   return {
     database: options.database,
     schema: validateSchema(options.schema ?? 'slotwise'),
-    threads: executor.threads,
-    maxConcurrentTasks: executor.maxConcurrentTasks,
+    ...executor,
     workflows,
     pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs ?? 1000),
     writeDeadlineMs: positive('writeDeadlineMs', options.writeDeadlineMs ?? 30_000),
@@ -123,6 +133,17 @@ function leaseOptions(options: RunnerOptions): { heartbeatIntervalMs: number; le
     );
   }
   return { heartbeatIntervalMs, leaseMs };
+}
+
+/** The options of a runner's executor, taken from the runner's (those given). */
+export function executorOptionsOf(options: RunnerOptions): ExecutorOptions {
+  const { threads, maxConcurrentTasks, resourceLimits, env, argv, execArgv, niceIncrement } = options;
+  return definedOnly({ threads, maxConcurrentTasks, resourceLimits, env, argv, execArgv, niceIncrement });
+}
+
+/** `options` without its undefined entries (optional options take no `undefined`). */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function positive(name: string, value: unknown): number {

@@ -24,7 +24,7 @@ import { Store } from '../store/store.js';
 import { isTransient, retryTransient } from '../store/transient.js';
 import { assertStorable } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
-import { type FilledRunnerOptions, type RunnerOptions, fillRunnerOptions } from './options.js';
+import { type FilledRunnerOptions, type RunnerOptions, executorOptionsOf, fillRunnerOptions } from './options.js';
 import { type WorkflowResult, isTerminal, toWorkflowResult } from './result.js';
 import { Batcher } from './batcher.js';
 import { EndWaiters } from './end-waiters.js';
@@ -161,10 +161,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       },
     });
     this.#listener = this.#listen(knex);
-    this.#executor = new Executor({
-      threads: this.options.threads,
-      maxConcurrentTasks: this.options.maxConcurrentTasks,
-    });
+    this.#executor = new Executor(executorOptionsOf(this.options));
     this.#signalWaits = new SignalWaits(this.#signals, this.#executor, this.options.writeDeadlineMs, (error, id) =>
       this.#reportWriteFailure(error, id),
     );

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { ErrorCode, Executor, InvalidArgumentError, WorkerDiedError } from '../src/index.js';
+import { ErrorCode, Executor, InvalidArgumentError, Runner, WorkerDiedError } from '../src/index.js';
 import { deferOnSignal, exhaustsHeap, threadEnvironment, threadOf } from './fixtures/tasks.js';
+import { threadSetupWorkflow } from './fixtures/runner-tasks.js';
 import { caught, createExecutor, createSignals, nextEvent, rejection } from './helpers.js';
 
 describe("Executor: Piscina's thread controls", () => {
@@ -50,6 +51,29 @@ describe("Executor: Piscina's thread controls", () => {
     ];
     for (const [options, argument] of bad) {
       const error = caught(() => new Executor(options), InvalidArgumentError, ErrorCode.InvalidArgument);
+      expect(error.argument).to.equal(argument);
+    }
+  });
+});
+
+describe('Runner thread controls', () => {
+  it("passes Piscina's thread controls to its executor's threads", async () => {
+    const runner = new Runner({ threads: 1, env: { SLOTWISE_RUNNER_MARK: 'from the runner' }, argv: ['--mark'] });
+    try {
+      const result = await runner.execute(threadSetupWorkflow, { variable: 'SLOTWISE_RUNNER_MARK' });
+      expect(result.output).to.deep.include({ variable: 'from the runner', argv: ['--mark'] });
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('refuses bad thread controls and maxQueue (a runner never queues) by name', () => {
+    for (const [options, argument] of [
+      [{ execArgv: '--inspect' }, 'execArgv'],
+      [{ niceIncrement: 40 }, 'niceIncrement'],
+      [{ maxQueue: 10 }, 'maxQueue'],
+    ] as const) {
+      const error = caught(() => new Runner(options as never), InvalidArgumentError, ErrorCode.InvalidArgument);
       expect(error.argument).to.equal(argument);
     }
   });
