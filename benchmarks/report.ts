@@ -100,7 +100,5 @@ export async function writeResult(suite: string, result: SuiteResult, dir: strin
 /** Every saved result in `dir`, by suite name. */
 export async function readResults(dir: string): Promise<SavedResult[]> {
   const names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
-  return Promise.all(
-    names.map(async (name) => JSON.parse(await readFile(joinPath(dir, name), 'utf8')) as SavedResult),
-  );
+  return Promise.all(names.map(async (name) => JSON.parse(await readFile(joinPath(dir, name), 'utf8')) as SavedResult));
 }

@@ -40,7 +40,9 @@ export async function runnerSignalLatency(): Promise<CrossProcessLatency | null>
     return null;
   }
   if (!installed(GRAPHILE_WORKER)) {
-    console.log(`resume: ${GRAPHILE_WORKER} (the same-run baseline) is not installed, the cross-process figures are left out`);
+    console.log(
+      `resume: ${GRAPHILE_WORKER} (the same-run baseline) is not installed, the cross-process figures are left out`,
+    );
     return null;
   }
   const { makeWorkerUtils } = await import('graphile-worker');
