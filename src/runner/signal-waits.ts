@@ -18,7 +18,7 @@
 import type { Executor } from '../executor/executor.js';
 import type { ClaimedTask } from '../store/rows.js';
 import { type SignalNotice, type SignalStore, isSignalRace } from '../store/signals.js';
-import { retryTransient } from '../store/transient.js';
+import type { Retry } from './retry.js';
 
 interface Wait {
   readonly claim: ClaimedTask;
@@ -30,7 +30,7 @@ interface Wait {
 export class SignalWaits {
   readonly #store: SignalStore;
   readonly #executor: Executor;
-  readonly #deadlineMs: number;
+  readonly #retry: Retry;
   readonly #onError: (error: unknown, workflowExecutionId: string) => void;
   readonly #waits = new Map<string, Wait>();
   /** Per task execution (this attempt): how many signals of each name it has taken. */
@@ -39,12 +39,12 @@ export class SignalWaits {
   constructor(
     store: SignalStore,
     executor: Executor,
-    deadlineMs: number,
+    retry: Retry,
     onError: (error: unknown, workflowExecutionId: string) => void,
   ) {
     this.#store = store;
     this.#executor = executor;
-    this.#deadlineMs = deadlineMs;
+    this.#retry = retry;
     this.#onError = onError;
   }
 
@@ -146,10 +146,9 @@ export class SignalWaits {
 
   async #takeOnce(claim: ClaimedTask, name: string, rank: number): Promise<{ readonly payload: unknown } | undefined> {
     const take = (): Promise<{ readonly payload: unknown } | undefined> =>
-      retryTransient(() => this.#store.take(claim.id, claim.workflow_execution_id, name, rank), {
-        deadlineMs: this.#deadlineMs,
-        operation: `taking signal \`${name}\` for task \`${claim.task_id}\``,
-      });
+      this.#retry(`taking signal \`${name}\` for task \`${claim.task_id}\``, () =>
+        this.#store.take(claim.id, claim.workflow_execution_id, name, rank),
+      );
     try {
       return await take();
     } catch (error) {

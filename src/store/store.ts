@@ -158,44 +158,38 @@ export class Store {
     options: { readonly leaseMarginMs?: number; readonly exclude?: readonly string[] } = {},
   ): Promise<ClaimedTask[]> {
     if (limit <= 0 || workflowNames.length === 0) return [];
-    const s = this.schema;
     // One statement: pick, mark Running/Active and log `task_started` for each claimed task.
     const result = await this.knex.raw<{ rows: ClaimedTask[] }>(
       `WITH due AS (
-         SELECT t.id FROM ??.task_executions t
+         SELECT t.id FROM :schema:.task_executions t
          WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
-           AND t.workflow_name = ANY(?) AND t.id <> ALL(?::uuid[])
-           AND EXISTS (SELECT 1 FROM ??.runners r
-                       WHERE r.id = ? AND r.lease_expires_at > now() + ? * interval '1 millisecond')
+           AND t.workflow_name = ANY(:workflowNames) AND t.id <> ALL(CAST(:exclude AS uuid[]))
+           AND EXISTS (SELECT 1 FROM :schema:.runners r
+                       WHERE r.id = :runnerId AND r.lease_expires_at > now() + :leaseMarginMs * interval '1 millisecond')
          ORDER BY t.retry_at NULLS FIRST, t.id
-         LIMIT ?
+         LIMIT :limit
          FOR UPDATE OF t SKIP LOCKED
        ), claimed AS (
-         UPDATE ??.task_executions t
+         UPDATE :schema:.task_executions t
          SET status = 'Running', sub_status = 'Active', attempt = t.attempt + 1, retry_at = NULL,
-             claimed_by = ?, claim_token = t.claim_token + 1, started_at = now(), updated_at = now()
-         FROM due, ??.workflow_executions w
+             claimed_by = :runnerId, claim_token = t.claim_token + 1, started_at = now(), updated_at = now()
+         FROM due, :schema:.workflow_executions w
          WHERE t.id = due.id AND w.id = t.workflow_execution_id
          RETURNING t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token::text AS claim_token,
                    w.workflow_name, w.input AS workflow_input
        ), logged AS (
-         INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type, data)
+         INSERT INTO :schema:.execution_events (workflow_execution_id, task_execution_id, event_type, data)
          SELECT workflow_execution_id, id, 'task_started', jsonb_build_object('attempt', attempt) FROM claimed
        )
        SELECT * FROM claimed ORDER BY id`,
-      [
-        s,
-        [...workflowNames],
-        [...(options.exclude ?? [])],
-        s,
+      {
+        schema: this.schema,
+        workflowNames: [...workflowNames],
+        exclude: [...(options.exclude ?? [])],
         runnerId,
-        options.leaseMarginMs ?? 0,
+        leaseMarginMs: options.leaseMarginMs ?? 0,
         limit,
-        s,
-        runnerId,
-        s,
-        s,
-      ],
+      },
     );
     return result.rows;
   }

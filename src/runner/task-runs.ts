@@ -1,0 +1,263 @@
+/**
+ * The tasks a runner has claimed and runs, each from its claim to its outcome written: its
+ * context read, its run on the executor, its Running sub-state written as the executor reports
+ * waits, and its end (an outcome, a claim given back, or a claim lost to another runner).
+ */
+import type { EventEmitter } from 'node:events';
+import { ClaimLostError, DatabaseUnavailableError, RunnerClosedError } from '../errors.js';
+import type { TaskFinishedEvent } from '../executor/events.js';
+import type { Executor } from '../executor/executor.js';
+import type { Logger } from '../logger.js';
+import type { ClaimedTask } from '../store/rows.js';
+import type { Store } from '../store/store.js';
+import type { Workflow } from '../workflow/define-workflow.js';
+import type { RunnerEvents } from './events.js';
+import type { OutcomeWriter } from './outcome-writer.js';
+import type { Retry } from './retry.js';
+import type { SignalWaits } from './signal-waits.js';
+import { taskContext } from './task-context.js';
+import type { Outcome } from './transitions.js';
+
+/**
+ * One claimed task being run by this process. Its fate: `own` runs to its outcome; `lost` (the
+ * claim is another runner's now) is aborted and its result discarded; `release` (shutting down,
+ * or the lease may have lapsed) is aborted and its claim given back, unless it finished first.
+ */
+interface LiveRun {
+  readonly claim: ClaimedTask;
+  readonly workflow: Workflow;
+  readonly abort: AbortController;
+  fate: 'own' | 'lost' | 'release';
+  /** Sub-state and outcome writes of this run, in order. */
+  writes: Promise<void>;
+  /** Settles when the run is over and its writes are done (it has left the runs). */
+  done: Promise<void>;
+  started: boolean;
+  finished: ((event: TaskFinishedEvent) => void) | null;
+}
+
+/** What the runs need of their runner. */
+export interface TaskRunsContext {
+  readonly runnerId: string;
+  readonly logger: Logger;
+  /** The runner, which emits `taskSubStatus` and `claimLost`. */
+  readonly events: EventEmitter<RunnerEvents>;
+  readonly executor: Executor;
+  readonly store: Store;
+  readonly signalWaits: SignalWaits;
+  readonly outcomes: OutcomeWriter;
+  readonly retry: Retry;
+  /** Claim more work: a slot may be free. */
+  readonly pump: () => void;
+  /** The workflow execution ended (`null`), or a write about it failed for good. */
+  readonly wake: (workflowExecutionId: string, error: Error | null) => void;
+  readonly reportWriteFailure: (error: unknown, workflowExecutionId?: string) => void;
+  readonly closing: () => boolean;
+}
+
+export class TaskRuns {
+  readonly #live = new Map<string, LiveRun>();
+  /** Claimed runs not yet handed to the executor (their slots are spoken for). */
+  #starting = 0;
+
+  constructor(private readonly context: TaskRunsContext) {
+    const { executor, signalWaits } = context;
+    executor.on('taskAwaitingSignal', (e) => {
+      const live = this.#live.get(e.executionId);
+      if (live !== undefined && live.fate === 'own') signalWaits.wait(live.claim, e.name);
+    });
+    executor.on('taskStarted', (e) => {
+      const live = this.#live.get(e.executionId);
+      if (live !== undefined) live.started = true;
+    });
+    executor.on('taskDeferred', (e) => this.#onSubState(e.executionId, 'Deferred', 'task_deferred'));
+    executor.on('taskResumed', (e) => {
+      if (e.wait === 'signal') signalWaits.ended(e.executionId);
+      this.#onSubState(e.executionId, 'Active', 'task_resumed');
+    });
+    executor.on('taskCompleted', (e) => this.#live.get(e.executionId)?.finished?.(e));
+    executor.on('taskFailed', (e) => this.#live.get(e.executionId)?.finished?.(e));
+  }
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** Slots the executor has free that no claimed run is about to take. */
+  freeSlots(): number {
+    return this.context.executor.metrics().availableSlots - this.#starting;
+  }
+
+  /** Task execution ids of every run here, stopping ones included. */
+  ids(): string[] {
+    return [...this.#live.keys()];
+  }
+
+  /** The claims held, for the lease keeper's checks. */
+  claims(): ClaimedTask[] {
+    return [...this.#live.values()].map((live) => live.claim);
+  }
+
+  /** Resolves once every run now here is over and written. */
+  async allDone(): Promise<void> {
+    await Promise.all([...this.#live.values()].map((live) => live.done));
+  }
+
+  /** Gives back the claims of runs that have not started (shutting down). */
+  releaseUnstarted(): void {
+    for (const live of this.#live.values()) if (!live.started && live.fate === 'own') this.#release(live);
+  }
+
+  /** Aborts every run this runner still owns and gives its claim back. */
+  releaseAll(reason: (taskExecutionId: string) => Error): void {
+    for (const live of this.#live.values()) if (live.fate === 'own') this.#release(live, reason(live.claim.id));
+  }
+
+  /** The claims on these tasks are another runner's now: abort their runs, discard their results. */
+  loseClaims(ids: readonly string[]): void {
+    for (const id of ids) {
+      const live = this.#live.get(id);
+      if (live === undefined || live.fate === 'lost') continue;
+      live.fate = 'lost';
+      live.abort.abort(new ClaimLostError(id));
+    }
+  }
+
+  /** Runs a claimed task of `workflow` to its end. */
+  run(claim: ClaimedTask, workflow: Workflow): void {
+    const task = workflow.task(claim.task_id);
+    if (task === undefined) return; // claimed by workflow and task name: cannot happen
+    const { executor, retry, pump } = this.context;
+    const live: LiveRun = {
+      claim,
+      workflow,
+      abort: new AbortController(),
+      fate: 'own',
+      writes: Promise.resolve(),
+      done: Promise.resolve(),
+      started: false,
+      finished: null,
+    };
+    this.#live.set(claim.id, live);
+    if (this.context.closing()) this.#release(live); // claimed as close() began: give it back
+    this.#starting += 1;
+    const finished = new Promise<TaskFinishedEvent>((resolve) => (live.finished = resolve));
+    live.done = (async () => {
+      let outcome: Outcome;
+      try {
+        const context = await retry(`reading the context of task \`${claim.task_id}\``, () =>
+          taskContext(this.context.store, claim, workflow),
+        ).catch((error: unknown) => {
+          // Not the task's failure: give the claim back, to run when the database answers.
+          if (error instanceof DatabaseUnavailableError) this.#release(live);
+          throw error;
+        });
+        const run = executor.run(task, context, {
+          executionId: claim.id,
+          signal: live.abort.signal,
+          ...(task.workflow.timeoutMs === undefined ? {} : { timeoutMs: task.workflow.timeoutMs }),
+        });
+        this.#starting -= 1;
+        pump(); // another slot may still be free
+        // Its slot is free once the run settles: claim more work while its outcome is written.
+        outcome = await run.then(
+          async (output) => {
+            pump();
+            return { ok: true as const, output, stats: await finished };
+          },
+          async (error: unknown) => {
+            pump();
+            // A run rejected before it started (aborted, the executor closing) has no finish
+            // event. A released one need not wait for its thread to stop: nothing is recorded.
+            const stats = live.started && live.fate !== 'release' ? await finished : null;
+            return { ok: false as const, error, stats };
+          },
+        );
+      } catch (error) {
+        this.#starting -= 1;
+        outcome = { ok: false, error, stats: null };
+      }
+      live.writes = live.writes.then(() => this.#conclude(live, outcome));
+      await live.writes.catch(() => undefined);
+      this.context.signalWaits.forget(claim.id);
+      this.#live.delete(claim.id);
+      pump();
+    })();
+  }
+
+  /**
+   * Ends a run by its fate: a lost claim writes nothing; a released one goes back to Ready
+   * unless the run finished first; otherwise the outcome is written, batched with the outcomes
+   * that arrive meanwhile. Resolves once written, or once its write failed for good and was reported.
+   */
+  async #conclude(live: LiveRun, outcome: Outcome): Promise<void> {
+    const { claim } = live;
+    const { store, runnerId, retry, signalWaits, outcomes } = this.context;
+    try {
+      if (live.fate === 'lost') {
+        this.#emitClaimLost(claim);
+      } else if (live.fate === 'release' && !outcome.ok) {
+        await retry(`releasing the claim on task \`${claim.task_id}\``, () => store.releaseClaims([claim], runnerId));
+      } else {
+        const tookSignals = signalWaits.waited(claim.id);
+        const result = await outcomes.write({ claim, workflow: live.workflow, outcome, tookSignals });
+        if (result === 'ended') this.context.wake(claim.workflow_execution_id, null);
+        if (result === 'lost') this.#emitClaimLost(claim);
+      }
+    } catch (error) {
+      this.context.reportWriteFailure(error, claim.workflow_execution_id);
+    }
+  }
+
+  #onSubState(executionId: string, subStatus: 'Active' | 'Deferred', eventType: string): void {
+    const live = this.#live.get(executionId);
+    if (live === undefined) return;
+    const { claim } = live;
+    const { store, retry, events } = this.context;
+    const event = {
+      workflow_execution_id: claim.workflow_execution_id,
+      task_execution_id: claim.id,
+      event_type: eventType,
+    };
+    live.writes = live.writes.then(() =>
+      retry(`recording task \`${claim.task_id}\` as ${subStatus}`, () =>
+        store.setSubStatus(claim.id, claim.claim_token, subStatus, event),
+      ).then(
+        (written) => {
+          if (!written) {
+            this.loseClaims([claim.id]);
+            return;
+          }
+          events.emit('taskSubStatus', {
+            workflowExecutionId: claim.workflow_execution_id,
+            taskExecutionId: claim.id,
+            taskId: claim.task_id,
+            subStatus,
+          });
+        },
+        (error: unknown) => this.context.reportWriteFailure(error, claim.workflow_execution_id),
+      ),
+    );
+    if (subStatus === 'Deferred') this.context.pump(); // its slot is free for other work
+  }
+
+  /** Aborts a run; once it settles, its claim goes back to Ready unless it had finished already. */
+  #release(live: LiveRun, reason: Error = new RunnerClosedError()): void {
+    live.fate = 'release';
+    live.abort.abort(reason);
+  }
+
+  #emitClaimLost(claim: ClaimedTask): void {
+    this.context.logger.warn(`slotwise: lost the claim on task \`${claim.task_id}\`; another runner has it`, {
+      runnerId: this.context.runnerId,
+      workflowExecutionId: claim.workflow_execution_id,
+      taskExecutionId: claim.id,
+    });
+    this.context.events.emit('claimLost', {
+      workflowExecutionId: claim.workflow_execution_id,
+      taskExecutionId: claim.id,
+      taskId: claim.task_id,
+      error: new ClaimLostError(claim.id),
+    });
+  }
+}
