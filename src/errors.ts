@@ -9,6 +9,7 @@ export const ErrorCode = {
   InvalidArgument: 'SLOTWISE_INVALID_ARGUMENT',
   ExecutorClosed: 'SLOTWISE_EXECUTOR_CLOSED',
   QueueFull: 'SLOTWISE_QUEUE_FULL',
+  UnknownLimit: 'SLOTWISE_UNKNOWN_LIMIT',
   DuplicateTask: 'SLOTWISE_DUPLICATE_TASK',
   UnknownTask: 'SLOTWISE_UNKNOWN_TASK',
   TaskModuleImportFailed: 'SLOTWISE_TASK_MODULE_IMPORT_FAILED',
@@ -86,6 +87,26 @@ export class QueueFullError extends SlotwiseError {
     );
     this.limit = limit;
     this.queued = queued;
+  }
+}
+
+/** A task names a limit (its `limits` option) that the executor or runner was not given. */
+export class UnknownLimitError extends SlotwiseError {
+  readonly taskId: string;
+  readonly limit: string;
+  /** The limits the executor or runner knows. */
+  readonly known: readonly string[];
+
+  constructor(taskId: string, limit: string, known: readonly string[]) {
+    super(
+      ErrorCode.UnknownLimit,
+      `Task \`${taskId}\` needs the limit \`${limit}\`, which is not among the \`limits\` option's (` +
+        (known.length === 0 ? 'none given' : known.map((k) => `\`${k}\``).join(', ')) +
+        ')',
+    );
+    this.taskId = taskId;
+    this.limit = limit;
+    this.known = known;
   }
 }
 

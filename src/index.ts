@@ -45,6 +45,9 @@ export {
 } from './observe/timeline.js';
 export { renderTimelineSvg, type TimelineSvgOptions } from './observe/timeline-svg.js';
 export type { ExecutorLatency, LatencySummary } from './observe/latency.js';
+export type { LimitUsage } from './slots/limit-pool.js';
+export type { KeyUsage } from './executor/admission.js';
+export type { LimitsOption, LimitSpec, TaskNeedsOptions } from './slots/needs.js';
 export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
@@ -84,6 +87,7 @@ export {
   InvalidArgumentError,
   ExecutorClosedError,
   QueueFullError,
+  UnknownLimitError,
   DuplicateTaskError,
   UnknownTaskError,
   TaskModuleImportError,

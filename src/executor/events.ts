@@ -4,6 +4,8 @@
  */
 import type { ExecutorLatency } from '../observe/latency.js';
 import type { WaitKind } from '../slots/handshake.js';
+import type { LimitUsage } from '../slots/limit-pool.js';
+import type { KeyUsage } from './admission.js';
 
 export type { WaitKind };
 
@@ -69,8 +71,10 @@ export interface ExecutorEvents {
 export interface ExecutorMetrics {
   /** The number of slots. */
   readonly maxConcurrentTasks: number;
-  /** Runs holding a slot now. Never more than `maxConcurrentTasks`. */
+  /** Runs holding their slots now (each holds its task's `slots`, 1 by default). */
   readonly activeTasks: number;
+  /** Slots held now, by active runs. Never more than `maxConcurrentTasks`. */
+  readonly slotsInUse: number;
   /** Runs parked in a wait (`deferUntil`, `waitFor`, `waitForSignal`) without a slot. */
   readonly deferredTasks: number;
   /** Runs back from a wait, waiting for a slot. */
@@ -87,6 +91,10 @@ export interface ExecutorMetrics {
   readonly totalFailed: number;
   /** Waits (slot given back) over all runs. */
   readonly totalDeferrals: number;
+  /** Each named limit (the `limits` option): units held, held by runs in a wait, wanted back, queued for. Computed when read. */
+  readonly limits: Readonly<Record<string, LimitUsage>>;
+  /** Each concurrency key with a `perKeyLimit` that a queued or running run has, with the same counts. Computed when read. */
+  readonly keys: readonly KeyUsage[];
   /** Latency percentiles since the start (wait for a first slot, run, each wait), in ms; computed when read. */
   readonly latency: ExecutorLatency;
 }

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Cell, WaitKind } from '../slots/handshake.js';
-import type { SlotWaiter } from '../slots/semaphore.js';
+import type { FairEntry } from '../slots/fair-queue.js';
+import type { LimitPool } from '../slots/limit-pool.js';
 import type { Movable } from '../task/transfer.js';
 import type { TaskRequest } from '../task/wire.js';
 import { newExecutionId } from './execution-id.js';
@@ -15,8 +16,8 @@ import { newExecutionId } from './execution-id.js';
  *                              └────────────── slot granted, ACTIVE(n) stored ────────┘
  *   any ──response, worker death, cancel while queued, close──▶ finished
  *
- * A run holds a slot exactly while it is `active`: entering `active` takes one, leaving it
- * gives one back. "Wait over" is the worker asking back (RECLAIMING(n) seen) or the main
+ * A run holds its slots (`weight` of them) exactly while it is `active`: entering `active`
+ * takes them, leaving it gives them back; `admission.ts` has what it holds of its limits. "Wait over" is the worker asking back (RECLAIMING(n) seen) or the main
  * thread taking the wait for a signal. A wait seen only once it was over (RELEASED(n) and
  * RECLAIMING(n) as one change) never gave its slot away: the run stays `active` through it.
  *
@@ -43,11 +44,24 @@ export interface SignalWait {
   readonly port: MessagePort;
 }
 
-export class Execution {
+const NO_POOLS: readonly LimitPool[] = Object.freeze([]);
+
+export class Execution implements FairEntry {
   state: ExecutionState = 'queued';
   settled = false;
-  /** The queue entry while `queued`. */
-  waiter: SlotWaiter | null = null;
+  /** Slots it takes while active (its task's `slots`). */
+  weight = 1;
+  /** The limits it takes a unit of: named ones, then its key's. */
+  pools: readonly LimitPool[] = NO_POOLS;
+  priority = 0;
+  /** Its lane in the queue (see `FairQueue`): its task and key, or its limits' names. */
+  lane = '';
+  keyed = false;
+  tag = 0;
+  seq = 0;
+  queued = false;
+  /** The `timeoutMs` run option, started with its first slot. */
+  timeoutMs: number | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
   /** Detaches the listener on the caller's `signal`. */
   removeAbortListener: (() => void) | null = null;

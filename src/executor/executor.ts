@@ -30,13 +30,15 @@ import {
 } from '../slots/handshake.js';
 import { type AskRing, drainHints } from '../slots/ask-ring.js';
 import { type ExecutorLatency, LatencyHistograms } from '../observe/latency.js';
-import { Semaphore } from '../slots/semaphore.js';
+import type { LimitPool } from '../slots/limit-pool.js';
+import { NO_NEEDS } from '../slots/needs.js';
 import { findUncloneable } from '../task/cloneable.js';
 import { type AwaitSignalMessage, type SignalDeliveryMessage, isControlPortHello } from '../task/control-messages.js';
 import type { TaskDefinition } from '../task/define-task.js';
 import { type Movable, checkTransferList } from '../task/transfer.js';
 import { checkSignalName } from '../task/wait-options.js';
 import { type TaskRequest, isTaskFailure, reviveError } from '../task/wire.js';
+import { Admission, type RunNeeds } from './admission.js';
 import { threadAwareBalancer } from './balancer.js';
 import type { ExecutorEvents, ExecutorMetrics } from './events.js';
 import { EDGES, Execution, type ExecutionState, type SignalWait } from './execution.js';
@@ -88,17 +90,18 @@ const MAX_TASKS_PER_THREAD = 2 ** 30;
 const RECLAIM_PATIENCE_MS = 100;
 
 /**
- * Runs tasks on a pool of worker threads, never more than `maxConcurrentTasks` active at once.
+ * Runs tasks on a pool of worker threads, never more than `maxConcurrentTasks` slots in use at once.
  *
- * Admission is a main-thread {@link Semaphore} of slots: a run takes a slot before it is sent
- * to a thread and gives it back when it ends. A task that waits gives its slot back while it
- * waits, through the handshake in `slots/handshake.ts`, and takes one again before it
- * continues, ahead of new work on its own thread (`threads.ts` has the rule). See `Execution`
- * (`execution.ts`) for the states of one run; `#moveTo` is the only place they change.
+ * Admission is the main thread's: a run takes its slots (and a unit of each limit it needs,
+ * `admission.ts`) before it is sent to a thread and gives them back when it ends. A task that
+ * waits gives its slots back while it waits, through the handshake in `slots/handshake.ts`,
+ * and takes them again before it continues, ahead of new work (`#dispatch` and `threads.ts`
+ * have the rules). See `Execution` (`execution.ts`) for the states of one run; `#moveTo` is the
+ * only place they change.
  */
 export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDisposable {
   readonly options: FilledExecutorOptions;
-  readonly #semaphore: Semaphore;
+  readonly #admission: Admission;
   readonly #threads: Threads;
   readonly #pool: Piscina<TaskRequest, unknown>;
   readonly #queued = new Set<Execution>();
@@ -109,8 +112,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   readonly #byRun = new Map<number, Execution>();
   #lastRun = 0;
   readonly #latency = new LatencyHistograms();
+  #active = 0;
   #deferred = 0;
   #reclaiming = 0;
+  #dispatching = false;
+  #dispatchAgain = false;
   #totalExecuted = 0;
   #totalFailed = 0;
   #totalDeferrals = 0;
@@ -121,7 +127,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   constructor(options: ExecutorOptions = {}) {
     super();
     this.options = fillExecutorOptions(options);
-    this.#semaphore = new Semaphore(this.options.maxConcurrentTasks);
+    this.#admission = new Admission(this.options.maxConcurrentTasks, this.options.limits);
     this.#threads = new Threads({
       slots: this.options.maxConcurrentTasks,
       threads: this.options.threads,
@@ -133,7 +139,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       minThreads: this.options.threads,
       maxThreads: this.options.threads,
       // Parked (waiting) runs are pending promises inside their worker: Piscina must not cap
-      // them. The semaphore, not Piscina, decides how many runs are active.
+      // them. Admission, not Piscina, decides how many runs are active.
       concurrentTasksPerWorker: MAX_TASKS_PER_THREAD,
       idleTimeout: Infinity,
       // Workers wait for messages in their event loop rather than in Atomics.wait: a worker
@@ -163,17 +169,20 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   run(task: TaskDefinition | TaskReference, input?: unknown, options: RunOptions = {}): Promise<unknown> {
     if (this.#closing !== null) return Promise.reject(new ExecutorClosedError());
     let request: TaskRequest;
+    let needs: RunNeeds;
     try {
       validateRunOptions(options);
       this.#lastRun = this.#lastRun >= 0x7fffffff ? 1 : this.#lastRun + 1;
       request = toRequest(task, input, options.executionId, this.#lastRun);
+      const taskNeeds = 'needs' in task ? task.needs : NO_NEEDS;
+      needs = this.#admission.needsOf(request.taskId, taskNeeds, input, options.priority ?? 0);
     } catch (error) {
       return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     }
     const { signal, timeoutMs } = options;
     if (signal?.aborted) return Promise.reject(new TaskAbortedError(request.taskId, signal.reason));
-    // It would queue (no slot free, or others wait first), and the queue is full: refuse it whole.
-    const wouldQueue = this.#semaphore.available === 0 || this.#semaphore.waiting > 0;
+    // It would queue (no slot or unit free, or others wait first), and the queue is full: refuse it whole.
+    const wouldQueue = this.#admission.queue.size > 0 || this.#threads.size > 0 || !this.#admission.fitsNow(needs);
     if (wouldQueue && this.#queued.size >= this.options.maxQueue) {
       return Promise.reject(new QueueFullError(this.options.maxQueue, this.#queued.size));
     }
@@ -197,7 +206,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
 
     return new Promise((resolve, reject) => {
       const execution = new Execution(request, resolve, reject, performance.now());
+      this.#admission.attach(execution, needs);
       execution.transferList = transferList;
+      execution.timeoutMs = timeoutMs;
       if (request.cell !== null) {
         this.#reachable.set(execution.executionId, execution);
         this.#byRun.set(this.#lastRun, execution);
@@ -208,14 +219,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         signal.addEventListener('abort', onAbort, { once: true });
         execution.removeAbortListener = () => signal.removeEventListener('abort', onAbort);
       }
-      if (this.#semaphore.tryTake()) {
-        this.#start(execution, timeoutMs);
-      } else {
+      if (wouldQueue) {
         this.#queued.add(execution);
-        execution.waiter = this.#semaphore.enqueue(() => {
-          this.#queued.delete(execution);
-          this.#start(execution, timeoutMs);
-        }, false);
+        this.#admission.queue.push(execution);
+        this.#dispatch(-1);
+      } else {
+        this.#start(execution);
       }
     });
   }
@@ -254,7 +263,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
 
   /** True when a slot is free now. */
   hasCapacity(): boolean {
-    return this.#semaphore.available > 0;
+    return this.#admission.free > 0;
   }
 
   /**
@@ -263,12 +272,14 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
    */
   metrics(): ExecutorMetrics {
     const histograms = this.#latency;
+    const admission = this.#admission;
     return {
-      maxConcurrentTasks: this.#semaphore.size,
-      activeTasks: this.#semaphore.size - this.#semaphore.available,
+      maxConcurrentTasks: admission.slots,
+      activeTasks: this.#active,
+      slotsInUse: admission.slots - admission.free,
       deferredTasks: this.#deferred,
       reclaimingTasks: this.#reclaiming,
-      availableSlots: this.#semaphore.available,
+      availableSlots: admission.free,
       queuedTasks: this.#queued.size,
       maxQueue: this.options.maxQueue,
       totalExecuted: this.#totalExecuted,
@@ -276,6 +287,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       totalDeferrals: this.#totalDeferrals,
       get latency() {
         return histograms.snapshot();
+      },
+      get limits() {
+        return admission.limits();
+      },
+      get keys() {
+        return admission.keys();
       },
     };
   }
@@ -327,9 +344,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
 
   /**
    * The one place a run changes state: checks the edge against `EDGES` (execution.ts) and
-   * keeps every count that depends on the state. Giving a slot back is the caller's next
-   * step (`#handOn`), after it has emitted its event, so listeners see a release before the
-   * start it makes room for.
+   * keeps every count that depends on the state (slots and limits in `Admission.account`).
+   * Handing freed slots on is the caller's next step (`#dispatch`), after it has emitted its
+   * event, so listeners see a release before the start it makes room for.
    */
   #moveTo(execution: Execution, next: ExecutionState): void {
     const previous = execution.state;
@@ -337,9 +354,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       throw new Error(`slotwise internal error: a run may not go from ${previous} to ${next}`);
     }
     execution.state = next;
+    this.#admission.account(execution, previous, next);
     const load = execution.thread >= 0 ? this.#threads.load(execution.thread) : null;
     if (previous === 'active' && load !== null) load.active -= 1;
     if (next === 'active' && load !== null) load.active += 1;
+    if (previous === 'active') this.#active -= 1;
+    if (next === 'active') this.#active += 1;
     if (previous === 'deferred') this.#deferred -= 1;
     if (next === 'deferred') this.#deferred += 1;
     if (previous === 'reclaiming') this.#reclaiming -= 1;
@@ -349,9 +369,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (load !== null && wasParked !== isParked) load.parked += isParked ? 1 : -1;
   }
 
-  #start(execution: Execution, timeoutMs: number | undefined): void {
+  #start(execution: Execution): void {
+    this.#queued.delete(execution);
     this.#moveTo(execution, 'active');
-    execution.waiter = null;
+    const { timeoutMs } = execution;
     execution.startedAt = performance.now();
     this.#latency.waitedForSlot(execution.startedAt - execution.queuedAt);
     this.#running.add(execution);
@@ -433,20 +454,20 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.#totalDeferrals += 1;
   }
 
-  /** The run gave its slot back: it waits, and the slot goes on. */
+  /** The run gave its slots back: it waits, and the slots go on. */
   #deferOut(execution: Execution): void {
     this.#moveTo(execution, 'deferred');
     this.#emitWait('taskDeferred', execution, execution.deferredAt);
-    this.#handOn(execution.thread);
+    this.#dispatch(execution.thread);
   }
 
-  /** The run's wait is over: it gets a free slot now, or joins the reclaimers. */
+  /** The run's wait is over: it joins the reclaimers, and gets its slots now if it can. */
   #askForSlot(execution: Execution): void {
     this.#moveTo(execution, 'reclaiming');
     this.#emitWait('taskReclaiming', execution, performance.now());
     if (execution.finished) return; // a listener's doing (it closed the executor, say)
-    if (this.#semaphore.tryTake()) this.#grantTo(execution);
-    else this.#threads.queueReclaimer(execution);
+    this.#threads.queueReclaimer(execution);
+    this.#dispatch(-1);
   }
 
   /** Accounts a slot to a reclaimer, then lets its worker go on (the order the handshake needs). */
@@ -463,16 +484,62 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   }
 
   /**
-   * A slot was given back by a run on thread `freedOn`: to a reclaimer that can use it now (see
-   * `Threads.nextReclaimer`), else to the semaphore, which hands it to the next queued run.
+   * Hands out free slots after a change (a run ended or deferred on thread `freedOn`, or one
+   * queued or asked back; -1: no thread freed anything), until nothing more can start:
+   *
+   *   1. runs back from a wait go first (`Threads.nextReclaimer` picks which); one whose slots
+   *      are not all free yet keeps the free ones: nothing new passes it;
+   *   2. then the queue's first run (`FairQueue`), if its slots and units are free; a first run
+   *      whose slots are not free likewise keeps them, so a heavy run waits only for the runs
+   *      active before it to give slots back, and never for lighter runs behind it;
+   *   3. then a reclaimer on a busy thread, when no new run could use the slot.
+   *
+   * Not re-entrant: a start's or resume's listeners may queue runs or end them; the loop looks again.
    */
-  #handOn(freedOn: number): void {
-    // Runs on that thread that asked back just now, their watchers not woken yet, come first.
-    const ring = freedOn >= 0 ? this.#threads.load(freedOn).ring : null;
-    if (ring !== null) this.#readHints(ring);
-    const reclaimer = this.#threads.nextReclaimer(freedOn, this.#semaphore.waiting > 0);
-    if (reclaimer === null) this.#semaphore.give();
-    else this.#grantTo(reclaimer);
+  #dispatch(freedOn: number): void {
+    if (this.#dispatching) {
+      this.#dispatchAgain = true;
+      return;
+    }
+    this.#dispatching = true;
+    try {
+      // Runs on that thread that asked back just now, their watchers not woken yet, come first.
+      const ring = freedOn >= 0 ? this.#threads.load(freedOn).ring : null;
+      if (ring !== null) this.#readHints(ring);
+      const { queue } = this.#admission;
+      for (;;) {
+        this.#dispatchAgain = false;
+        this.#admission.unparkFreed();
+        const first = this.#grantReclaimer(freedOn, queue.hasTurns);
+        if (first === 'granted') continue;
+        if (first === 'kept') break;
+        if (queue.admitOne(this.#tryStart)) continue;
+        if (queue.size > 0 && this.#grantReclaimer(freedOn, false) === 'granted') continue;
+        if (!this.#dispatchAgain) break;
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  /** Offered the queue's first run: starts it if its units and slots are free, else says what holds it. */
+  readonly #tryStart = (execution: Execution): 'started' | 'noSlots' | LimitPool => {
+    const verdict = this.#admission.verdict(execution);
+    if (verdict !== 'ok') return verdict;
+    this.#start(execution);
+    return 'started';
+  };
+
+  readonly #unitsFree = (execution: Execution): boolean => this.#admission.unitsFree(execution);
+
+  /** Grants the reclaimer the rules pick, if its slots are free ('kept': they are not, and it keeps them). */
+  #grantReclaimer(freedOn: number, newWorkWaits: boolean): 'granted' | 'kept' | 'none' {
+    if (this.#threads.size === 0) return 'none';
+    const reclaimer = this.#threads.nextReclaimer(freedOn, newWorkWaits, this.#unitsFree);
+    if (reclaimer === null) return 'none';
+    if (!this.#admission.slotsFree(reclaimer)) return 'kept';
+    this.#grantTo(reclaimer);
+    return 'granted';
   }
 
   /** Acts on each run its thread says asked back, as its watcher would (`#onStateWord` acts once). */
@@ -589,7 +656,6 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (execution.settled) return;
     execution.settle(error);
     if (execution.state === 'queued') {
-      if (execution.waiter !== null) this.#semaphore.cancel(execution.waiter);
       this.#queued.delete(execution);
       this.#finish(execution);
     } else if (execution.cell !== null) {
@@ -619,9 +685,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       // Emitted before the slot is handed on, so listeners see this end before the next start.
       const event = execution.failure === null ? 'taskCompleted' : 'taskFailed';
       if (this.listenerCount(event) > 0) this.#emitFinished(execution, previous);
-      if (previous === 'active') this.#handOn(execution.thread);
+      if (previous === 'active') this.#dispatch(execution.thread);
       if (execution.cell !== null) Atomics.notify(execution.cell, STATE); // wake #watchHandshake
     }
+    // A run gone from the queue or from a wait may have held others back (a first run waiting
+    // for slots, a unit wanted back): look again.
+    if (previous !== 'active' && (this.#admission.queue.size > 0 || this.#threads.size > 0)) this.#dispatch(-1);
     this.#checkIdle();
   }
 

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { type ResourceLimits, SHARE_ENV } from 'node:worker_threads';
 import { InvalidArgumentError } from '../errors.js';
 import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
+import { type FilledLimit, type LimitsOption, checkLimits } from '../slots/needs.js';
 import type { TransferItem } from '../task/transfer.js';
 
 export interface ExecutorOptions {
@@ -20,6 +21,14 @@ export interface ExecutorOptions {
    * (they already hold their place). Default: `Infinity` (unbounded).
    */
   readonly maxQueue?: number;
+  /**
+   * Named limits besides the slots: `{ [name]: max }` or `{ [name]: { max, includeDeferred } }`.
+   * A run of a task that names a limit (its `limits` option) is active only while it holds a
+   * unit of it as well as its slots. With `includeDeferred: true` a run in a wait keeps its unit
+   * (it still gives its slots back); with `false` it gives the unit back too, and takes it again
+   * before it goes on, ahead of new runs. Default: none.
+   */
+  readonly limits?: LimitsOption;
   /**
    * Piscina's (and `new Worker`'s) heap and stack limits of each worker thread. A thread that
    * runs past them dies: its runs, parked ones included, fail with `WorkerDiedError`, and a new
@@ -44,6 +53,7 @@ const EXECUTOR_OPTIONS = {
   threads: true,
   maxConcurrentTasks: true,
   maxQueue: true,
+  limits: true,
   resourceLimits: true,
   env: true,
   argv: true,
@@ -63,6 +73,7 @@ const RUN_OPTIONS = {
   timeoutMs: true,
   executionId: true,
   transfer: true,
+  priority: true,
 } as const satisfies KnownOptions<RunOptions>;
 
 export interface RunOptions {
@@ -86,11 +97,21 @@ export interface RunOptions {
    * Default: none (everything is copied).
    */
   readonly transfer?: readonly TransferItem[];
+  /**
+   * Higher first: a queued run of a higher priority starts before any of a lower one (runs back
+   * from a wait still go first). Within a priority, concurrency keys take turns and each key is
+   * first in, first out. Strict: a steady stream of higher-priority runs holds lower ones back.
+   * A safe integer. Default: 0.
+   */
+  readonly priority?: number;
 }
 
 /** The options with every default filled in (the thread controls stay optional: absent, Node's own). */
 export type FilledExecutorOptions = Required<Pick<ExecutorOptions, 'threads' | 'maxConcurrentTasks' | 'maxQueue'>> &
-  Pick<ExecutorOptions, 'resourceLimits' | 'env' | 'argv' | 'execArgv' | 'niceIncrement'>;
+  Pick<ExecutorOptions, 'resourceLimits' | 'env' | 'argv' | 'execArgv' | 'niceIncrement'> & {
+    /** The named limits, checked (empty: none). */
+    readonly limits: ReadonlyMap<string, FilledLimit>;
+  };
 
 export function fillExecutorOptions(options: ExecutorOptions): FilledExecutorOptions {
   if (typeof options !== 'object' || options === null) {
@@ -105,13 +126,14 @@ export function fillExecutorOptions(options: ExecutorOptions): FilledExecutorOpt
   if (typeof maxQueue !== 'number' || !(maxQueue === Infinity || (Number.isSafeInteger(maxQueue) && maxQueue >= 0))) {
     throw new InvalidArgumentError('maxQueue', 'an integer >= 0, or Infinity', options.maxQueue);
   }
-  return { threads, maxConcurrentTasks, maxQueue, ...threadControls(options) };
+  const limits = checkLimits(options.limits);
+  return { threads, maxConcurrentTasks, maxQueue, limits, ...threadControls(options) };
 }
 
 /** Piscina's thread controls, checked; only those given. */
 function threadControls(
   options: ExecutorOptions,
-): Omit<FilledExecutorOptions, 'threads' | 'maxConcurrentTasks' | 'maxQueue'> {
+): Omit<FilledExecutorOptions, 'threads' | 'maxConcurrentTasks' | 'maxQueue' | 'limits'> {
   const { resourceLimits, env, argv, execArgv, niceIncrement } = options;
   if (resourceLimits !== undefined) {
     if (typeof resourceLimits !== 'object' || resourceLimits === null) {
@@ -159,7 +181,10 @@ export function validateRunOptions(options: RunOptions): void {
     throw new InvalidArgumentError('options', 'an object', options);
   }
   rejectUnknownOptions(options, RUN_OPTIONS, '`executor.run()`');
-  const { signal, timeoutMs, executionId } = options;
+  const { signal, timeoutMs, executionId, priority } = options;
+  if (priority !== undefined && (typeof priority !== 'number' || !Number.isSafeInteger(priority))) {
+    throw new InvalidArgumentError('priority', 'a safe integer', priority);
+  }
   if (
     executionId !== undefined &&
     (typeof executionId !== 'string' || executionId.length === 0 || executionId.length > 128)

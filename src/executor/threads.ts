@@ -15,6 +15,9 @@ import type { Execution } from './execution.js';
  *   3. else to new work, when some waits (the balancer sends it to a thread with no reclaimer);
  *   4. else to the longest-waiting reclaimer, open thread or not (nobody else wants the slot).
  *
+ * Only reclaimers that can have their limits' units back now are considered (`eligible`); the
+ * others wait for a unit, not for a slot.
+ *
  * A thread is *open* while it runs fewer active runs than its share of the slots
  * (`ceil(slots / threads)`): with one slot per thread, while it runs none. A reclaimer that has
  * waited `patienceMs` counts as on an open thread: its thread's active run may be waiting on I/O
@@ -90,15 +93,15 @@ export class Threads {
    * The reclaimer that gets the slot freed on thread `freedOn`, by the rules above; null: new
    * work. Reclaimers on a thread that has stopped get nothing: they are about to fail.
    */
-  nextReclaimer(freedOn: number, newWorkWaits: boolean): Execution | null {
+  nextReclaimer(freedOn: number, newWorkWaits: boolean, eligible: (execution: Execution) => boolean): Execution | null {
     if (this.#reclaimers.size === 0) return null;
     if (this.hasReclaimer(freedOn) && this.#isOpen(freedOn)) {
-      for (const execution of this.#reclaimers) if (execution.thread === freedOn) return execution;
+      for (const execution of this.#reclaimers) if (execution.thread === freedOn && eligible(execution)) return execution;
     }
     const now = this.#now();
     let oldest: Execution | null = null;
     for (const execution of this.#reclaimers) {
-      if (this.#threads.get(execution.thread)?.retired === true) continue;
+      if (this.#threads.get(execution.thread)?.retired === true || !eligible(execution)) continue;
       oldest ??= execution;
       if (this.#isOpen(execution.thread) || now - execution.reclaimQueuedAt >= this.#patienceMs) return execution;
     }

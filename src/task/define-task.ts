@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { TaskHandle } from './handle.js';
 import { registerTask } from './registry.js';
 import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
+import { type TaskNeeds, type TaskNeedsOptions, checkTaskNeeds } from '../slots/needs.js';
 import { type FilledTaskWorkflowOptions, type TaskWorkflowOptions, workflowOptionsOf } from '../workflow/options.js';
 
 /** A task's body: receives the input and, when it wants one, a {@link TaskHandle}. */
@@ -12,10 +13,11 @@ export type TaskFunction<Input = unknown, Output = unknown> = (
 ) => Output | Promise<Output>;
 
 /**
- * Options of a task. Besides `handle` and `module`, the workflow options (`dependencies`,
- * `trigger`, `retry`, `timeoutMs`) apply when the task runs in a workflow (see `defineWorkflow`).
+ * Options of a task. Besides `handle` and `module`, what a run needs (`slots`, `limits`,
+ * `concurrencyKey`, `perKeyLimit`) applies wherever it runs, and the workflow options
+ * (`dependencies`, `trigger`, `retry`, `timeoutMs`) when it runs in a workflow (see `defineWorkflow`).
  */
-export interface TaskOptions extends TaskWorkflowOptions {
+export interface TaskOptions extends TaskWorkflowOptions, TaskNeedsOptions {
   /**
    * Whether the task gets a {@link TaskHandle}. Default: decided from the function's declared
    * parameters, `fn.length >= 2`. A task without a handle costs nothing for the handshake.
@@ -37,6 +39,10 @@ const TASK_OPTIONS = {
   trigger: true,
   retry: true,
   timeoutMs: true,
+  slots: true,
+  limits: true,
+  concurrencyKey: true,
+  perKeyLimit: true,
 } as const satisfies KnownOptions<TaskOptions>;
 
 const TASK_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
@@ -50,6 +56,8 @@ export interface TaskDefinition<Input = unknown, Output = unknown> {
   readonly fn: TaskFunction<Input, Output>;
   /** Its place and policy in a workflow, defaults filled. */
   readonly workflow: FilledTaskWorkflowOptions;
+  /** What a run needs to be active: slots, limits, its key. */
+  readonly needs: TaskNeeds;
 }
 
 /**
@@ -78,6 +86,7 @@ export function defineTask<Input = unknown, Output = unknown>(
     throw new InvalidArgumentError('options.handle', 'a boolean', options.handle);
   }
   const workflow = workflowOptionsOf(options);
+  const needs = checkTaskNeeds(options);
   const moduleUrl = options.module === undefined ? callerModuleUrl() : toModuleUrl(options.module);
   const definition: TaskDefinition<Input, Output> = Object.freeze({
     id,
@@ -85,6 +94,7 @@ export function defineTask<Input = unknown, Output = unknown>(
     wantsHandle: options.handle ?? fn.length >= 2,
     fn,
     workflow,
+    needs,
   });
   registerTask(definition as TaskDefinition);
   return definition;
