@@ -59,8 +59,12 @@ export class InvalidArgumentError extends SlotwiseError {
   readonly argument: string;
   readonly value: unknown;
 
-  constructor(argument: string, expected: string, value: unknown) {
-    super(ErrorCode.InvalidArgument, `Expected \`${argument}\` to be ${expected}, got ${describeValue(value)}`);
+  constructor(argument: string, expected: string, value: unknown, options?: { cause?: unknown }) {
+    super(
+      ErrorCode.InvalidArgument,
+      `Expected \`${argument}\` to be ${expected}, got ${describeValue(value)}`,
+      options,
+    );
     this.argument = argument;
     this.value = value;
   }

@@ -50,7 +50,8 @@ export class Admission {
     limits: ReadonlyMap<string, FilledLimit>,
   ) {
     this.free = slots;
-    for (const [name, limit] of limits) this.#named.set(name, new LimitPool('limit', name, limit.max, limit.includeDeferred));
+    for (const [name, limit] of limits)
+      this.#named.set(name, new LimitPool('limit', name, limit.max, limit.includeDeferred));
   }
 
   /**
@@ -97,10 +98,10 @@ export class Admission {
   attach(execution: Execution, needs: RunNeeds): void {
     execution.weight = needs.weight;
     execution.priority = needs.priority;
-    if (needs.pools.length === 0) return;
-    execution.pools = needs.pools;
     execution.lane = needs.lane;
     execution.keyed = needs.keyed;
+    if (needs.pools.length === 0) return;
+    execution.pools = needs.pools;
     for (const pool of needs.pools) {
       if (pool.kind === 'key' && pool.users === 0) this.#keys.set(pool.name, pool);
       pool.users += 1;

@@ -96,7 +96,8 @@ export class Threads {
   nextReclaimer(freedOn: number, newWorkWaits: boolean, eligible: (execution: Execution) => boolean): Execution | null {
     if (this.#reclaimers.size === 0) return null;
     if (this.hasReclaimer(freedOn) && this.#isOpen(freedOn)) {
-      for (const execution of this.#reclaimers) if (execution.thread === freedOn && eligible(execution)) return execution;
+      for (const execution of this.#reclaimers)
+        if (execution.thread === freedOn && eligible(execution)) return execution;
     }
     const now = this.#now();
     let oldest: Execution | null = null;

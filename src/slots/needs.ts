@@ -3,7 +3,7 @@
  * and its concurrency key with that key's limit. Declared on the task (`defineTask` options),
  * checked once there; the key is computed from each run's input.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, messageOf } from '../errors.js';
 import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
 
 /** A limit's size, and whether a run in a wait keeps its unit. */
@@ -56,7 +56,7 @@ export interface TaskNeeds {
 
 export const NO_NEEDS: TaskNeeds = Object.freeze({
   slots: 1,
-  limits: Object.freeze([]) as readonly string[],
+  limits: Object.freeze([]),
   concurrencyKey: null,
   perKeyLimit: null,
 });
@@ -85,7 +85,7 @@ export function checkTaskNeeds(options: TaskNeedsOptions): TaskNeeds {
   if (slots === 1 && limits.length === 0 && concurrencyKey === undefined) return NO_NEEDS;
   return Object.freeze({
     slots,
-    limits: Object.freeze([...limits].sort()),
+    limits: Object.freeze([...(limits as readonly string[])].sort()),
     concurrencyKey: (concurrencyKey as ((input: unknown) => string | null) | undefined) ?? null,
     perKeyLimit: perKeyLimit === undefined ? null : fillLimit(perKeyLimit, 'options.perKeyLimit'),
   });
@@ -112,7 +112,14 @@ export function keyOf(needs: TaskNeeds, input: unknown): string | null {
   try {
     key = needs.concurrencyKey(input);
   } catch (error) {
-    throw new InvalidArgumentError('concurrencyKey(input)', 'a function that returns a key, but it threw', error);
+    throw new InvalidArgumentError(
+      'concurrencyKey(input)',
+      `a key, but the function threw (${messageOf(error)})`,
+      error,
+      {
+        cause: error,
+      },
+    );
   }
   if (key === null) return null;
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {

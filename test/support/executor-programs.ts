@@ -10,17 +10,24 @@
  * expected outcome, at most one end event per run, active runs never above the limit (counted
  * from the event stream and read from the metrics at every event), every slot back, nothing
  * parked, and the metrics' totals moved by exactly what the events say.
+ *
+ * Runs also draw a variant of the task with needs (`variants` in `program-tasks.ts`): a weight
+ * of 2 slots, the limits `a` (max 1) and `b` (max 2, kept through waits), a concurrency key
+ * with or without a per-key limit, and a priority. Counted from the events at every event: the
+ * slots in use, each limit's and each key's units, never over their size; after each program
+ * every unit is back. A run heavier than the executor's slots is refused with a typed error.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
   type Executor,
+  InvalidArgumentError,
   TaskAbortedError,
   TaskFailedError,
   TaskTimeoutError,
   WorkerDiedError,
 } from '../../src/index.js';
-import { type Behaviour, step } from '../fixtures/program-tasks.js';
+import { type Behaviour, PROGRAM_LIMITS, type Variant, variants } from '../fixtures/program-tasks.js';
 
 /** Where a run is cancelled: never, by its `signal` at some point of its life, or by `timeoutMs`. */
 export type Cancel =
@@ -31,11 +38,15 @@ export type Cancel =
 export interface ProgramRun {
   readonly behaviour: Behaviour;
   readonly cancel: Cancel;
+  readonly variant: Variant;
+  readonly key: string | null;
+  readonly priority: number;
 }
 
 export interface ExecutorConfig {
   readonly threads: number;
   readonly maxConcurrentTasks: number;
+  readonly limits: typeof PROGRAM_LIMITS;
 }
 
 export interface Program {
@@ -117,11 +128,29 @@ const run: fc.Arbitrary<ProgramRun> = behaviour.chain((b) => {
       : b.kind === 'exit'
         ? fc.constant({ kind: 'none' as const })
         : fc.oneof({ arbitrary: fc.constant({ kind: 'none' as const }), weight: 3 }, abort);
-  return cancel.map((c) => ({ behaviour: b, cancel: c }));
+  return fc
+    .record({
+      cancel,
+      variant: fc.constantFrom(...(Object.keys(variants) as Variant[])),
+      key: fc.constantFrom('k0', 'k1', null),
+      priority: fc.integer({ min: -1, max: 1 }),
+    })
+    .map(({ cancel: c, variant, key, priority }) => ({ behaviour: b, cancel: c, variant, key, priority }));
 });
 
+/** What each variant needs, as the checks count it (kept in step with `variants`). */
+const NEEDS: Record<Variant, { slots: number; limits: readonly ('a' | 'b')[]; perKey: null | 'drop' | 'keep' }> = {
+  plain: { slots: 1, limits: [], perKey: null },
+  heavy: { slots: 2, limits: [], perKey: null },
+  limitA: { slots: 1, limits: ['a'], perKey: null },
+  limitB: { slots: 1, limits: ['b'], perKey: null },
+  turns: { slots: 1, limits: [], perKey: null },
+  keyed: { slots: 1, limits: [], perKey: 'drop' },
+  everything: { slots: 2, limits: ['a', 'b'], perKey: 'keep' },
+};
+
 export const CONFIGS: readonly ExecutorConfig[] = [1, 2].flatMap((threads) =>
-  [1, 2, 3].map((maxConcurrentTasks) => ({ threads, maxConcurrentTasks })),
+  [1, 2, 3].map((maxConcurrentTasks) => ({ threads, maxConcurrentTasks, limits: PROGRAM_LIMITS })),
 );
 
 export const program: fc.Arbitrary<Program> = fc.record({
@@ -132,8 +161,12 @@ export const program: fc.Arbitrary<Program> = fc.record({
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 /** The outcome a run must have, as a check; `threadDied`: some run of the program killed its thread. */
-function expectOutcome(planned: ProgramRun, outcome: Outcome, threadDied: boolean): string {
+function expectOutcome(planned: ProgramRun, outcome: Outcome, threadDied: boolean, slots: number): string {
   const { behaviour: b, cancel } = planned;
+  if (NEEDS[planned.variant].slots > slots) {
+    expectError(outcome, InvalidArgumentError);
+    return 'heavier than the slots, refused';
+  }
   if (!outcome.ok && threadDied && outcome.error instanceof WorkerDiedError) return 'died with a killed thread';
   if (cancel.kind === 'abort') {
     expectError(outcome, TaskAbortedError);
@@ -199,6 +232,7 @@ export async function runProgram(executor: Executor, program: Program, coverage:
 
   // The event stream: active runs counted from it, and from the metrics, at every event.
   const active = new Set<string>();
+  const parked = new Set<string>();
   const started = new Set<string>();
   const ends = new Map<string, number>();
   let deferrals = 0;
@@ -206,8 +240,26 @@ export async function runProgram(executor: Executor, program: Program, coverage:
   let peak = 0;
   const check = (): void => {
     peak = Math.max(peak, active.size);
-    expect(active.size, 'active runs, from events').to.be.at.most(limit);
-    expect(executor.metrics().activeTasks, 'active runs, from metrics').to.be.at.most(limit);
+    let slots = 0;
+    const units = new Map<string, number>();
+    const hold = (unit: string): void => void units.set(unit, (units.get(unit) ?? 0) + 1);
+    for (const id of [...active, ...parked]) {
+      const planned = program.runs[index.get(id) ?? -1];
+      if (planned === undefined) continue;
+      const needs = NEEDS[planned.variant];
+      const isActive = active.has(id);
+      if (isActive) slots += needs.slots;
+      for (const name of needs.limits) if (isActive || name === 'b') hold(name); // b: includeDeferred
+      if (needs.perKey !== null && planned.key !== null && (isActive || needs.perKey === 'keep')) {
+        hold(`${planned.variant}/${planned.key}`);
+      }
+    }
+    expect(slots, 'slots in use, from events').to.be.at.most(limit);
+    expect(executor.metrics().slotsInUse, 'slots in use, from metrics').to.be.at.most(limit);
+    for (const [unit, held] of units) {
+      const max = unit === 'a' ? 1 : unit === 'b' ? PROGRAM_LIMITS.b.max : 1;
+      expect(held, `units of ${unit} held, from events`).to.be.at.most(max);
+    }
   };
   const mine = (id: string): boolean => index.has(id);
   const listeners = {
@@ -222,6 +274,7 @@ export async function runProgram(executor: Executor, program: Program, coverage:
       if (!mine(e.executionId)) return;
       deferrals += 1;
       active.delete(e.executionId);
+      parked.add(e.executionId);
       check();
       abortAt(e.executionId, 'deferred');
     },
@@ -235,12 +288,14 @@ export async function runProgram(executor: Executor, program: Program, coverage:
     },
     taskResumed: (e: { executionId: string }) => {
       if (!mine(e.executionId)) return;
+      parked.delete(e.executionId);
       active.add(e.executionId);
       check();
     },
     taskCompleted: (e: { executionId: string }) => {
       if (!mine(e.executionId)) return;
       active.delete(e.executionId);
+      parked.delete(e.executionId);
       ends.set(e.executionId, (ends.get(e.executionId) ?? 0) + 1);
       check();
     },
@@ -248,6 +303,7 @@ export async function runProgram(executor: Executor, program: Program, coverage:
       if (!mine(e.executionId)) return;
       failures += 1;
       active.delete(e.executionId);
+      parked.delete(e.executionId);
       ends.set(e.executionId, (ends.get(e.executionId) ?? 0) + 1);
       check();
     },
@@ -258,11 +314,13 @@ export async function runProgram(executor: Executor, program: Program, coverage:
       const options = {
         executionId: ids[i] ?? '',
         signal: controllers[i]?.signal ?? new AbortController().signal,
+        priority: planned.priority,
         ...(planned.cancel.kind === 'timeout' ? { timeoutMs: planned.cancel.ms } : {}),
       };
-      const promise = executor.run(step, planned.behaviour, options);
+      const promise = executor.run(variants[planned.variant], { ...planned.behaviour, key: planned.key }, options);
       const b = planned.behaviour;
-      if (b.kind === 'signal' && b.when === 'before')
+      const refused = NEEDS[planned.variant].slots > limit;
+      if (b.kind === 'signal' && b.when === 'before' && !refused)
         expect(executor.signal(options.executionId, 'go', b.value)).to.equal(true);
       if (planned.cancel.kind === 'abort' && planned.cancel.at === 'queued') controllers[i]?.abort(new Error('queued'));
       return promise.then(
@@ -277,7 +335,7 @@ export async function runProgram(executor: Executor, program: Program, coverage:
 
     const threadDied = program.runs.some((r) => r.behaviour.kind === 'exit');
     program.runs.forEach((planned, i) => {
-      const what = expectOutcome(planned, outcomes[i] as Outcome, threadDied);
+      const what = expectOutcome(planned, outcomes[i] as Outcome, threadDied, limit);
       coverage.set(what, (coverage.get(what) ?? 0) + 1);
     });
     for (const id of started) expect(ends.get(id), `end events of ${id}`).to.equal(1);
@@ -288,6 +346,12 @@ export async function runProgram(executor: Executor, program: Program, coverage:
     expect([after.activeTasks, after.deferredTasks, after.reclaimingTasks, after.queuedTasks]).to.deep.equal([
       0, 0, 0, 0,
     ]);
+    for (const [name, usage] of Object.entries(after.limits)) {
+      expect([usage.held, usage.deferredHolders, usage.reclaiming, usage.queued], `limit ${name}`).to.deep.equal([
+        0, 0, 0, 0,
+      ]);
+    }
+    expect(after.keys, 'keys still counted').to.deep.equal([]);
     expect(after.totalExecuted - before.totalExecuted, 'totalExecuted').to.equal(started.size);
     expect(after.totalFailed - before.totalFailed, 'totalFailed').to.equal(failures);
     expect(after.totalDeferrals - before.totalDeferrals, 'totalDeferrals').to.equal(deferrals);
