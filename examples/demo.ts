@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     flush();
     timeline(end);
     summary();
-    const { latency, ...counts } = executor.metrics();
+    const { latency, limits: _limits, keys: _keys, ...counts } = executor.metrics();
     const metrics = Object.entries(counts).map(([key, value]) => `${key}=${String(value)}`);
     console.log(`\nmetrics() (2 warm-up runs included): ${metrics.join(' ')}`);
     const ms = (value: number): string => `${value.toFixed(1)} ms`;

@@ -1,7 +1,7 @@
 // Several runners on one PostgreSQL: runner processes sharing workflows (one of them killed
 // mid-run), a lease stolen under a running task, two processes migrating at once, and two
 // schedulers finalising the same workflow.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -15,6 +15,7 @@ import { Leases } from '../src/store/leases.js';
 import { Store } from '../src/store/store.js';
 import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
 import { fanInWorkflow, leaseWorkflow, noopWorkflow } from './fixtures/scale-out-tasks.js';
+import { ChildRunner, nth } from './support/child-runner.js';
 
 const childScript = fileURLToPath(new URL('./fixtures/scale-out-child.js', import.meta.url));
 const migrateCli = fileURLToPath(new URL('../src/store/migrate-cli.js', import.meta.url));
@@ -29,80 +30,6 @@ const TASKS_PER_WORKFLOW = 5;
  * file looks for). Still short: the killed runner's tasks come back within 2.2 s.
  */
 const LEASE_MS = 2000;
-
-/** A runner child process and the lines it printed. */
-class ChildRunner {
-  readonly process: ChildProcess;
-  readonly lines: string[] = [];
-  readonly exited: Promise<void>;
-  #exitCode: number | null | undefined = undefined;
-  readonly #waiters: {
-    match: (line: string) => boolean;
-    resolve: (line: string) => void;
-    reject: (e: Error) => void;
-  }[] = [];
-
-  constructor(
-    readonly name: string,
-    schema: string,
-    threads: number,
-    start = 0,
-  ) {
-    const args = [childScript, TEST_DATABASE_URL, schema, String(threads), String(LEASE_MS), String(start)];
-    this.process = spawn(process.execPath, args, {
-      env: { ...process.env, SCALE_RUNNER: name },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let pending = '';
-    this.process.stdout?.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) this.#onLine(line);
-    });
-    this.exited = new Promise((resolve) =>
-      this.process.once('exit', (code) => {
-        this.#exitCode = code;
-        for (const waiter of this.#waiters.splice(0)) {
-          waiter.reject(new Error(`runner ${name} exited (${String(code)}) before printing the line awaited`));
-        }
-        resolve();
-      }),
-    );
-  }
-
-  /** The first line, printed already or to come, that `match`es; rejects if the child exits first. */
-  line(match: (line: string) => boolean): Promise<string> {
-    const found = this.lines.find(match);
-    if (found !== undefined) return Promise.resolve(found);
-    if (this.#exitCode !== undefined) return Promise.reject(new Error(`runner ${this.name} has exited`));
-    return new Promise((resolve, reject) => this.#waiters.push({ match, resolve, reject }));
-  }
-
-  send(line: string): void {
-    this.process.stdin?.write(`${line}\n`);
-  }
-
-  async kill(): Promise<void> {
-    if (this.#exitCode === undefined) this.process.kill('SIGKILL');
-    await this.exited;
-  }
-
-  #onLine(line: string): void {
-    this.lines.push(line);
-    for (const waiter of [...this.#waiters]) {
-      if (!waiter.match(line)) continue;
-      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-      waiter.resolve(line);
-    }
-  }
-}
-
-/** A line matcher that matches the `n`-th line `match` matches (each line is offered once, in order). */
-function nth(n: number, match: (line: string) => boolean): (line: string) => boolean {
-  let seen = 0;
-  return (line) => match(line) && ++seen === n;
-}
 
 /** Resolves with the first `event` of `runner` whose payload satisfies `match`. */
 function nextRunnerEvent<K extends keyof RunnerEvents>(
@@ -166,9 +93,9 @@ async function scaleOut(
     [schema],
   );
   const children = [
-    new ChildRunner('runner-0', schema, 2, WORKFLOWS),
-    new ChildRunner('runner-1', schema, 1),
-    new ChildRunner('runner-2', schema, 1),
+    new ChildRunner('runner-0', childScript, [TEST_DATABASE_URL, schema, '2', String(LEASE_MS), String(WORKFLOWS)]),
+    new ChildRunner('runner-1', childScript, [TEST_DATABASE_URL, schema, '1', String(LEASE_MS), '0']),
+    new ChildRunner('runner-2', childScript, [TEST_DATABASE_URL, schema, '1', String(LEASE_MS), '0']),
   ];
   const [starter, second] = children as [ChildRunner, ChildRunner, ChildRunner];
   const waiter = new Runner({ database: TEST_DATABASE_URL, schema, threads: 1, pollIntervalMs: 100 });

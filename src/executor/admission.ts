@@ -15,7 +15,7 @@
 import { InvalidArgumentError, UnknownLimitError } from '../errors.js';
 import { FairQueue } from '../slots/fair-queue.js';
 import { LimitPool, type LimitUsage, usageOf } from '../slots/limit-pool.js';
-import { type FilledLimit, type TaskNeeds, keyOf } from '../slots/needs.js';
+import { type FilledLimit, type TaskNeeds, checkKey, keyOf } from '../slots/needs.js';
 import type { Execution, ExecutionState } from './execution.js';
 
 /** One concurrency key's counts, as `metrics()` shows them. */
@@ -59,7 +59,7 @@ export class Admission {
    * `InvalidArgumentError` (a weight over the slots, a bad key) or `UnknownLimitError`;
    * counts nothing (see `attach`).
    */
-  needsOf(taskId: string, needs: TaskNeeds, input: unknown, priority: number): RunNeeds {
+  needsOf(taskId: string, needs: TaskNeeds, input: unknown, priority: number, givenKey?: string | null): RunNeeds {
     if (needs.slots > this.slots) {
       throw new InvalidArgumentError(
         `slots (of task \`${taskId}\`)`,
@@ -67,7 +67,7 @@ export class Admission {
         needs.slots,
       );
     }
-    const key = keyOf(needs, input);
+    const key = givenKey === undefined ? keyOf(needs, input) : checkKey(givenKey);
     if (needs.limits.length === 0 && key === null) {
       return { weight: needs.slots, pools: NO_POOLS, priority, lane: '', keyed: false };
     }

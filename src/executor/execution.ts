@@ -60,6 +60,10 @@ export class Execution implements FairEntry {
   tag = 0;
   seq = 0;
   queued = false;
+  /** The `beforeResume` run option; null: none. */
+  beforeResume: (() => Promise<void>) | null = null;
+  /** False while `beforeResume` of the current wait has not resolved. */
+  unitsReady = true;
   /** The `timeoutMs` run option, started with its first slot. */
   timeoutMs: number | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;

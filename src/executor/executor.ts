@@ -31,7 +31,7 @@ import {
 import { type AskRing, drainHints } from '../slots/ask-ring.js';
 import { type ExecutorLatency, LatencyHistograms } from '../observe/latency.js';
 import type { LimitPool } from '../slots/limit-pool.js';
-import { NO_NEEDS } from '../slots/needs.js';
+import { NO_NEEDS, weightOnly } from '../slots/needs.js';
 import { findUncloneable } from '../task/cloneable.js';
 import { type AwaitSignalMessage, type SignalDeliveryMessage, isControlPortHello } from '../task/control-messages.js';
 import type { TaskDefinition } from '../task/define-task.js';
@@ -174,8 +174,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       validateRunOptions(options);
       this.#lastRun = this.#lastRun >= 0x7fffffff ? 1 : this.#lastRun + 1;
       request = toRequest(task, input, options.executionId, this.#lastRun);
-      const taskNeeds = 'needs' in task ? task.needs : NO_NEEDS;
-      needs = this.#admission.needsOf(request.taskId, taskNeeds, input, options.priority ?? 0);
+      const declared = 'needs' in task ? task.needs : NO_NEEDS;
+      // Limits enforced elsewhere: only the weight counts here.
+      const taskNeeds = options.enforceLimits === false ? weightOnly(declared) : declared;
+      needs = this.#admission.needsOf(request.taskId, taskNeeds, input, options.priority ?? 0, options.concurrencyKey);
     } catch (error) {
       return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     }
@@ -209,6 +211,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       this.#admission.attach(execution, needs);
       execution.transferList = transferList;
       execution.timeoutMs = timeoutMs;
+      execution.beforeResume = options.beforeResume ?? null;
       if (request.cell !== null) {
         this.#reachable.set(execution.executionId, execution);
         this.#byRun.set(this.#lastRun, execution);
@@ -467,6 +470,18 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.#emitWait('taskReclaiming', execution, performance.now());
     if (execution.finished) return; // a listener's doing (it closed the executor, say)
     this.#threads.queueReclaimer(execution);
+    const { beforeResume } = execution;
+    if (beforeResume !== null) {
+      execution.unitsReady = false;
+      const ready = (): void => {
+        execution.unitsReady = true;
+        if (execution.state === 'reclaiming') this.#dispatch(-1);
+      };
+      beforeResume().then(ready, (error: unknown) => {
+        this.#cancel(execution, error instanceof Error ? error : new Error(String(error)));
+        ready();
+      });
+    }
     this.#dispatch(-1);
   }
 
@@ -530,7 +545,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     return 'started';
   };
 
-  readonly #unitsFree = (execution: Execution): boolean => this.#admission.unitsFree(execution);
+  readonly #unitsFree = (execution: Execution): boolean => execution.unitsReady && this.#admission.unitsFree(execution);
 
   /** Grants the reclaimer the rules pick, if its slots are free ('kept': they are not, and it keeps them). */
   #grantReclaimer(freedOn: number, newWorkWaits: boolean): 'granted' | 'kept' | 'none' {

@@ -74,6 +74,9 @@ const RUN_OPTIONS = {
   executionId: true,
   transfer: true,
   priority: true,
+  concurrencyKey: true,
+  beforeResume: true,
+  enforceLimits: true,
 } as const satisfies KnownOptions<RunOptions>;
 
 export interface RunOptions {
@@ -104,6 +107,23 @@ export interface RunOptions {
    * A safe integer. Default: 0.
    */
   readonly priority?: number;
+  /**
+   * The run's concurrency key, given instead of computing it with the task's `concurrencyKey`
+   * (the persisted runner passes the key it stored at start). Default: computed from the input.
+   */
+  readonly concurrencyKey?: string | null;
+  /**
+   * Called each time a wait of the run is over, before it takes its slots back: the run goes on
+   * only once the promise resolves (a rejection cancels the run with that error). The persisted
+   * runner uses it to take the run's limits back fleet-wide. Default: none.
+   */
+  readonly beforeResume?: () => Promise<void>;
+  /**
+   * Whether this executor enforces the run's named limits and key limit. `false`: someone else
+   * does (the persisted runner claims within them fleet-wide, and takes units back through
+   * `beforeResume`); the run counts only against the slots. Default: true.
+   */
+  readonly enforceLimits?: boolean;
 }
 
 /** The options with every default filled in (the thread controls stay optional: absent, Node's own). */
@@ -181,7 +201,13 @@ export function validateRunOptions(options: RunOptions): void {
     throw new InvalidArgumentError('options', 'an object', options);
   }
   rejectUnknownOptions(options, RUN_OPTIONS, '`executor.run()`');
-  const { signal, timeoutMs, executionId, priority } = options;
+  const { signal, timeoutMs, executionId, priority, beforeResume, enforceLimits } = options;
+  if (enforceLimits !== undefined && typeof enforceLimits !== 'boolean') {
+    throw new InvalidArgumentError('enforceLimits', 'a boolean', enforceLimits);
+  }
+  if (beforeResume !== undefined && typeof beforeResume !== 'function') {
+    throw new InvalidArgumentError('beforeResume', 'a function () => Promise<void>', beforeResume);
+  }
   if (priority !== undefined && (typeof priority !== 'number' || !Number.isSafeInteger(priority))) {
     throw new InvalidArgumentError('priority', 'a safe integer', priority);
   }

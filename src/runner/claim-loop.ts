@@ -12,8 +12,8 @@ export interface ClaimLoopContext {
   readonly runs: TaskRuns;
   readonly workflows: ReadonlyMap<string, Workflow>;
   readonly retry: Retry;
-  /** Claims up to `limit` Ready tasks of these workflows, leaving out `exclude`. */
-  readonly claim: (limit: number, workflowNames: string[], exclude: string[]) => Promise<ClaimedTask[]>;
+  /** Claims Ready tasks of these workflows weighing up to `free` slots, leaving out `exclude`. */
+  readonly claim: (free: number, workflowNames: string[], exclude: string[]) => Promise<ClaimedTask[]>;
   /** How long until the fallback look: the poll interval (longer while LISTEN works) or a local retry's due time. */
   readonly nextLookMs: () => number;
   /** Also done on each fallback look (a signal announced while the listener was away). */
@@ -81,7 +81,8 @@ export class ClaimLoop {
         const workflow = workflows.get(claim.workflow_name);
         if (workflow !== undefined) runs.run(claim, workflow); // claimed by name: it is there
       }
-      if (claimed.length === free) this.#again = true;
+      // Every free slot taken: more may have freed meanwhile. (Fewer: nothing else fits now.)
+      if (claimed.reduce((slots, claim) => slots + claim.slots, 0) >= free) this.#again = true;
     } while (this.#again);
   }
 

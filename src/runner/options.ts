@@ -4,6 +4,7 @@ import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
 import { type Logger, checkLogger } from '../logger.js';
 import { type ExecutorOptions, fillExecutorOptions } from '../executor/options.js';
 import { type DatabaseOption, validateSchema } from '../store/database.js';
+import { type FilledLimit, type LimitsOption, checkLimits } from '../slots/needs.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 
 /** Piscina's thread controls, passed to the runner's executor as they are (see `ExecutorOptions`). */
@@ -26,6 +27,13 @@ export interface RunnerOptions extends ThreadControls {
   readonly threads?: number;
   /** Slots: tasks active at once. Default: `threads`. */
   readonly maxConcurrentTasks?: number;
+  /**
+   * Named limits, as the executor's (`{ [name]: max | { max, includeDeferred } }`), held across
+   * every runner on the database: at most `max` tasks naming a limit are active at once
+   * fleet-wide, decided when a runner claims them. Runners that share work should be given the
+   * same limits; each claim applies the claiming runner's `max`. Default: none.
+   */
+  readonly limits?: LimitsOption;
   /**
    * Workflows this runner may run tasks of, besides those passed to `execute`/`start`. A runner
    * that restarts after a crash recovers the unfinished executions of these. Default: none.
@@ -71,6 +79,7 @@ export interface FilledRunnerOptions extends ThreadControls {
   readonly schema: string;
   readonly threads: number;
   readonly maxConcurrentTasks: number;
+  readonly limits: ReadonlyMap<string, FilledLimit>;
   readonly workflows: readonly Workflow[];
   readonly pollIntervalMs: number;
   readonly writeDeadlineMs: number;
@@ -86,6 +95,7 @@ const RUNNER_OPTIONS = {
   schema: true,
   threads: true,
   maxConcurrentTasks: true,
+  limits: true,
   workflows: true,
   pollIntervalMs: true,
   writeDeadlineMs: true,
@@ -112,6 +122,7 @@ export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
     database: options.database,
     schema: validateSchema(options.schema ?? 'slotwise'),
     ...executor,
+    limits: checkLimits(options.limits),
     workflows,
     pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs ?? 1000),
     writeDeadlineMs: positive('writeDeadlineMs', options.writeDeadlineMs ?? 30_000),
@@ -136,8 +147,9 @@ function leaseOptions(options: RunnerOptions): { heartbeatIntervalMs: number; le
 }
 
 /** The options of a runner's executor, taken from the runner's (those given). */
-export function executorOptionsOf(options: RunnerOptions): ExecutorOptions {
+export function executorOptionsOf(options: RunnerOptions | FilledRunnerOptions): ExecutorOptions {
   const { threads, maxConcurrentTasks, resourceLimits, env, argv, execArgv, niceIncrement } = options;
+  // Not limits: the runner holds them fleet-wide in the database, not in its executor.
   return definedOnly({ threads, maxConcurrentTasks, resourceLimits, env, argv, execArgv, niceIncrement });
 }
 

@@ -29,7 +29,9 @@ import type { RunnerCloseOptions, RunnerEvents } from './events.js';
 import { LeaseKeeper, leaseSafetyMargin } from './lease-keeper.js';
 import { SignalWaits } from './signal-waits.js';
 import { checkSignalName } from '../task/wait-options.js';
-import { Transitions, planExecutions } from './transitions.js';
+import { Transitions, type WorkflowStart, planExecutions } from './transitions.js';
+import { type StartOptions, anyNeeds, checkStartOptions, checkWorkflowNeeds } from './start-needs.js';
+import { claimWithinLimits } from '../store/claim.js';
 import { ClaimLoop } from './claim-loop.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import { type Retry, retrying } from './retry.js';
@@ -71,12 +73,14 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #transitions: Transitions;
   readonly #executor: Executor;
   readonly #workflows = new Map<string, Workflow>();
+  /** Some workflow here has a task that needs more than one slot (claims then weigh needs). */
+  #claimsNeedLimits = false;
   readonly #retry: Retry;
   readonly #runs: TaskRuns;
   readonly #claims: ClaimLoop;
   readonly #endWaiters: EndWaiters;
   /** Workflow starts, written in batches (one statement for the starts queued meanwhile). */
-  readonly #starts = new Batcher<{ workflow: Workflow; input: Record<string, unknown> }, string>(async (starts) => {
+  readonly #starts = new Batcher<WorkflowStart, string>(async (starts) => {
     // Ids are chosen once: a retried write whose first commit was not heard finds them there.
     const plans = planExecutions(starts);
     await this.#retry(`starting ${String(starts.length)} workflow(s)`, () => this.#transitions.writeExecutions(plans));
@@ -145,6 +149,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       signalWaits: this.#signalWaits,
       outcomes: new OutcomeWriter(this.#transitions, this.#retry),
       retry: this.#retry,
+      limits: this.options.limits,
+      unitRetryMs: this.options.pollIntervalMs,
       pump: () => this.#claims.pump(),
       wake: (id, error) => this.#wake(id, error),
       reportWriteFailure: (error, id) => this.#reportWriteFailure(error, id),
@@ -155,7 +161,19 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       runs: this.#runs,
       workflows: this.#workflows,
       retry: this.#retry,
-      claim: (limit, names, exclude) => this.#store.claimReady(limit, names, this.runnerId, { leaseMarginMs, exclude }),
+      claim: (free, names, exclude) =>
+        // Tasks that need one slot and nothing else take the one-statement claim.
+        this.#claimsNeedLimits
+          ? claimWithinLimits(this.#store.knex, this.#store.schema, {
+              runnerId: this.runnerId,
+              freeSlots: free,
+              maxSlots: this.options.maxConcurrentTasks,
+              workflowNames: names,
+              exclude,
+              leaseMarginMs,
+              limits: this.options.limits,
+            })
+          : this.#store.claimReady(free, names, this.runnerId, { leaseMarginMs, exclude }),
       nextLookMs: () => {
         // While LISTEN works, announcements come by it: the look is once per heartbeat interval.
         const interval =
@@ -196,16 +214,22 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     return this.#started;
   }
 
-  /** Starts `workflow` with `input` and resolves with its id at once; the work goes on. */
-  async start(workflow: Workflow, input: Record<string, unknown> = {}): Promise<string> {
+  /**
+   * Starts `workflow` with `input` and resolves with its id at once; the work goes on. Rejects
+   * with `InvalidArgumentError` (a bad option, input or concurrency key, a task heavier than
+   * `maxConcurrentTasks`) or `UnknownLimitError` before anything is written.
+   */
+  async start(workflow: Workflow, input: Record<string, unknown> = {}, options: StartOptions = {}): Promise<string> {
     if (this.#closing !== null) throw new RunnerClosedError();
     if (typeof workflow !== 'object' || workflow === null || typeof workflow.name !== 'string') {
       throw new InvalidArgumentError('workflow', 'a workflow from defineWorkflow()', workflow);
     }
     assertStorable(input, 'input');
+    const priority = checkStartOptions(options);
+    checkWorkflowNeeds(workflow, input, this.options.limits, this.options.maxConcurrentTasks);
     await this.#started;
     this.#register(workflow);
-    const id = await this.#starts.add({ workflow, input });
+    const id = await this.#starts.add({ workflow, input, priority });
     this.#unfinished.add(id);
     this.#claims.pump();
     return id;
@@ -224,8 +248,12 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /** `start` then `wait`. */
-  async execute(workflow: Workflow, input: Record<string, unknown> = {}): Promise<WorkflowResult> {
-    return this.wait(await this.start(workflow, input));
+  async execute(
+    workflow: Workflow,
+    input: Record<string, unknown> = {},
+    options: StartOptions = {},
+  ): Promise<WorkflowResult> {
+    return this.wait(await this.start(workflow, input, options));
   }
 
   /** The execution's state now, with every task's. */
@@ -366,6 +394,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       throw new InvalidArgumentError('workflow', `the one workflow named \`${workflow.name}\``, workflow);
     }
     this.#workflows.set(workflow.name, workflow);
+    this.#claimsNeedLimits ||= anyNeeds([workflow]);
   }
 
   #reportWriteFailure(error: unknown, workflowExecutionId?: string): void {

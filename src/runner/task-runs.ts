@@ -17,6 +17,8 @@ import type { Retry } from './retry.js';
 import type { SignalWaits } from './signal-waits.js';
 import { taskContext } from './task-context.js';
 import type { Outcome } from './transitions.js';
+import type { FilledLimit } from '../slots/needs.js';
+import { givesUnitsUp, takeUnitsBack } from '../store/claim.js';
 
 /**
  * One claimed task being run by this process. Its fate: `own` runs to its outcome; `lost` (the
@@ -34,6 +36,11 @@ interface LiveRun {
   done: Promise<void>;
   started: boolean;
   finished: ((event: TaskFinishedEvent) => void) | null;
+  /** Whether its waits give fleet-wide units up (then it takes them back through the database). */
+  readonly gated: boolean;
+  /** The sub-state last asked for, and the one last written (see `#onSubState`). */
+  wanted: 'Active' | 'Deferred';
+  written: 'Active' | 'Deferred';
 }
 
 /** What the runs need of their runner. */
@@ -47,6 +54,10 @@ export interface TaskRunsContext {
   readonly signalWaits: SignalWaits;
   readonly outcomes: OutcomeWriter;
   readonly retry: Retry;
+  /** The runner's named limits (fleet-wide). */
+  readonly limits: ReadonlyMap<string, FilledLimit>;
+  /** How long a run waiting for a unit held elsewhere waits before it asks again, at most. */
+  readonly unitRetryMs: number;
   /** Claim more work: a slot may be free. */
   readonly pump: () => void;
   /** The workflow execution ended (`null`), or a write about it failed for good. */
@@ -57,8 +68,10 @@ export interface TaskRunsContext {
 
 export class TaskRuns {
   readonly #live = new Map<string, LiveRun>();
-  /** Claimed runs not yet handed to the executor (their slots are spoken for). */
+  /** Slots of claimed runs not yet handed to the executor (spoken for). */
   #starting = 0;
+  /** Runs waiting for a fleet-wide unit, woken when a run here ends or defers. */
+  readonly #unitWaiters = new Set<() => void>();
 
   constructor(private readonly context: TaskRunsContext) {
     const { executor, signalWaits } = context;
@@ -137,10 +150,13 @@ export class TaskRuns {
       done: Promise.resolve(),
       started: false,
       finished: null,
+      gated: givesUnitsUp(claim, this.context.limits),
+      wanted: 'Active',
+      written: 'Active',
     };
     this.#live.set(claim.id, live);
     if (this.context.closing()) this.#release(live); // claimed as close() began: give it back
-    this.#starting += 1;
+    this.#starting += claim.slots;
     const finished = new Promise<TaskFinishedEvent>((resolve) => (live.finished = resolve));
     live.done = (async () => {
       let outcome: Outcome;
@@ -155,9 +171,13 @@ export class TaskRuns {
         const run = executor.run(task, context, {
           executionId: claim.id,
           signal: live.abort.signal,
+          // Its limits are held fleet-wide, in the database: claimed within them, taken back
+          // after each wait through `beforeResume`. The executor counts its slots only.
+          enforceLimits: false,
           ...(task.workflow.timeoutMs === undefined ? {} : { timeoutMs: task.workflow.timeoutMs }),
+          ...(live.gated ? { beforeResume: () => this.#takeUnitsBack(live) } : {}),
         });
-        this.#starting -= 1;
+        this.#starting -= claim.slots;
         pump(); // another slot may still be free
         // Its slot is free once the run settles: claim more work while its outcome is written.
         outcome = await run.then(
@@ -174,13 +194,14 @@ export class TaskRuns {
           },
         );
       } catch (error) {
-        this.#starting -= 1;
+        this.#starting -= claim.slots;
         outcome = { ok: false, error, stats: null };
       }
       live.writes = live.writes.then(() => this.#conclude(live, outcome));
       await live.writes.catch(() => undefined);
       this.context.signalWaits.forget(claim.id);
       this.#live.delete(claim.id);
+      this.#wakeUnitWaiters();
       pump();
     })();
   }
@@ -209,36 +230,109 @@ export class TaskRuns {
     }
   }
 
+  /**
+   * Writes a run's sub-state as the executor reports its waits, in order. A gated run (one whose
+   * waits give fleet-wide units up) writes Deferred only if it is still deferred when the write
+   * comes up, and goes back to Active through `#takeUnitsBack`, under the limits' locks, never by
+   * a plain write: a wait that was over before it was written (Deferred then Active at once)
+   * writes nothing, so no other runner ever sees its unit as free.
+   */
   #onSubState(executionId: string, subStatus: 'Active' | 'Deferred', eventType: string): void {
     const live = this.#live.get(executionId);
     if (live === undefined) return;
+    live.wanted = subStatus;
+    live.writes = live.writes.then(async () => {
+      if (live.gated && (live.wanted !== subStatus || live.written === subStatus)) return;
+      await this.#writeSubState(live, subStatus, eventType);
+    });
+    if (subStatus === 'Deferred') {
+      this.#wakeUnitWaiters();
+      this.context.pump(); // its slot is free for other work
+    }
+  }
+
+  async #writeSubState(live: LiveRun, subStatus: 'Active' | 'Deferred', eventType: string): Promise<void> {
     const { claim } = live;
-    const { store, retry, events } = this.context;
+    const { store, retry } = this.context;
     const event = {
       workflow_execution_id: claim.workflow_execution_id,
       task_execution_id: claim.id,
       event_type: eventType,
     };
-    live.writes = live.writes.then(() =>
-      retry(`recording task \`${claim.task_id}\` as ${subStatus}`, () =>
+    try {
+      const written = await retry(`recording task \`${claim.task_id}\` as ${subStatus}`, () =>
         store.setSubStatus(claim.id, claim.claim_token, subStatus, event),
-      ).then(
-        (written) => {
-          if (!written) {
-            this.loseClaims([claim.id]);
-            return;
-          }
-          events.emit('taskSubStatus', {
-            workflowExecutionId: claim.workflow_execution_id,
-            taskExecutionId: claim.id,
-            taskId: claim.task_id,
-            subStatus,
-          });
-        },
-        (error: unknown) => this.context.reportWriteFailure(error, claim.workflow_execution_id),
-      ),
-    );
-    if (subStatus === 'Deferred') this.context.pump(); // its slot is free for other work
+      );
+      if (!written) {
+        this.loseClaims([claim.id]);
+        return;
+      }
+      live.written = subStatus;
+      this.#emitSubStatus(live, subStatus);
+    } catch (error) {
+      this.context.reportWriteFailure(error, claim.workflow_execution_id);
+    }
+  }
+
+  /**
+   * A gated run's wait is over: it takes back, fleet-wide, the units it gave up (after its
+   * Deferred write, in its write order). While another runner's tasks hold them, it is marked
+   * as wanting them (so no new claim takes them first) and asks again when a run here ends or
+   * defers, or after a while (a run elsewhere may have ended). Resolves once it has them, or
+   * once the run is no longer this runner's to resume.
+   */
+  #takeUnitsBack(live: LiveRun): Promise<void> {
+    const { claim } = live;
+    const { store, retry, limits, unitRetryMs } = this.context;
+    const taking = live.writes.then(async () => {
+      let delayMs = Math.min(10, unitRetryMs);
+      for (;;) {
+        if (live.fate !== 'own') return;
+        let result: 'taken' | 'wait' | 'lost';
+        try {
+          result = await retry(`taking back the limits of task \`${claim.task_id}\``, () =>
+            takeUnitsBack(store.knex, store.schema, claim, limits),
+          );
+        } catch (error) {
+          this.context.reportWriteFailure(error, claim.workflow_execution_id);
+          throw error;
+        }
+        if (result === 'lost') {
+          this.loseClaims([claim.id]);
+          return;
+        }
+        if (result === 'taken') {
+          live.written = 'Active';
+          this.#emitSubStatus(live, 'Active');
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          const wake = (): void => {
+            clearTimeout(timer);
+            this.#unitWaiters.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, delayMs);
+          this.#unitWaiters.add(wake);
+        });
+        delayMs = Math.min(delayMs * 2, unitRetryMs);
+      }
+    });
+    live.writes = taking.catch(() => undefined);
+    return taking;
+  }
+
+  #wakeUnitWaiters(): void {
+    for (const wake of [...this.#unitWaiters]) wake();
+  }
+
+  #emitSubStatus(live: LiveRun, subStatus: 'Active' | 'Deferred'): void {
+    this.context.events.emit('taskSubStatus', {
+      workflowExecutionId: live.claim.workflow_execution_id,
+      taskExecutionId: live.claim.id,
+      taskId: live.claim.task_id,
+      subStatus,
+    });
   }
 
   /** Aborts a run; once it settles, its claim goes back to Ready unless it had finished already. */

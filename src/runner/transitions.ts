@@ -17,7 +17,8 @@
  */
 import type { Knex } from 'knex';
 import type { TaskFinishedEvent } from '../executor/events.js';
-import type { ClaimedTask, EventRow, SlimTask, TaskStatus } from '../store/rows.js';
+import type { ClaimedTask, EventRow, NewTaskRow, SlimTask, TaskStatus } from '../store/rows.js';
+import { assignFairTags } from '../store/fair-tags.js';
 import type { Orphan } from '../store/leases.js';
 import type { SignalStore } from '../store/signals.js';
 import type { Store } from '../store/store.js';
@@ -27,6 +28,15 @@ import type { Workflow } from '../workflow/define-workflow.js';
 import { retryDelayMs, shouldRetry } from '../workflow/retry.js';
 import { evaluateTrigger } from '../workflow/trigger.js';
 import { storedError } from './result.js';
+import { needsColumns } from './start-needs.js';
+
+/** A workflow to start, with its input and priority. */
+export interface WorkflowStart {
+  readonly workflow: Workflow;
+  readonly input: Record<string, unknown>;
+  /** Default: 0. */
+  readonly priority?: number;
+}
 
 export type Outcome =
   | { readonly ok: true; readonly output: unknown; readonly stats: TaskFinishedEvent | null }
@@ -93,7 +103,7 @@ export class Transitions {
   }
 
   /** `planExecutions` then `writeExecutions`, once (not for retrying: see `writeExecutions`). */
-  async createExecutions(starts: readonly { workflow: Workflow; input: Record<string, unknown> }[]): Promise<string[]> {
+  async createExecutions(starts: readonly WorkflowStart[]): Promise<string[]> {
     const plans = planExecutions(starts);
     await this.writeExecutions(plans);
     return plans.map((p) => p.row.id);
@@ -109,16 +119,29 @@ export class Transitions {
   async writeExecutions(plans: readonly ExecutionPlan[]): Promise<void> {
     const simple = plans.filter((p) => p.skipped.length === 0);
     if (simple.length > 0) {
-      await this.#store.insertExecutions(
-        simple.map((p) => p.row),
-        simple.flatMap((p) => p.tasks),
-        simple.flatMap((p) => p.events),
-        this.#notifier,
-      );
+      const tasks = simple.flatMap((p) => p.tasks);
+      const write = (db?: Knex.Transaction): Promise<void> =>
+        this.#store.insertExecutions(
+          simple.map((p) => p.row),
+          tasks,
+          simple.flatMap((p) => p.events),
+          this.#notifier,
+          db,
+        );
+      // Keyed tasks take their fair tags in the same transaction as their rows.
+      if (tasks.some((t) => t.concurrency_key !== null)) {
+        await this.#store.transaction(async (tx) => {
+          await assignFairTags(tx, this.#store.schema, tasks);
+          await write(tx);
+        });
+      } else {
+        await write();
+      }
     }
     for (const plan of plans.filter((p) => p.skipped.length > 0)) {
       await this.#store.transaction(async (tx) => {
         if (!(await this.#store.insertWorkflow(tx, { ...plan.row, status: 'Running' }))) return; // written already
+        await assignFairTags(tx, this.#store.schema, plan.tasks);
         await this.#store.insertTasks(
           tx,
           plan.tasks.map((t) => ({ ...t, ...(t.status === 'Skipped' ? { completed_at: tx.fn.now() } : {}) })),
@@ -390,26 +413,26 @@ function storableOrError(output: unknown): unknown {
 export type ExecutionPlan = ReturnType<typeof planExecution>;
 
 /** Plans executions: their ids are chosen here, once, so that writing them can be retried. */
-export function planExecutions(
-  starts: readonly { workflow: Workflow; input: Record<string, unknown> }[],
-): ExecutionPlan[] {
-  return starts.map(({ workflow, input }) => planExecution(workflow, input));
+export function planExecutions(starts: readonly WorkflowStart[]): ExecutionPlan[] {
+  return starts.map(({ workflow, input, priority }) => planExecution(workflow, input, priority ?? 0));
 }
 
-function planExecution(workflow: Workflow, input: Record<string, unknown>) {
+function planExecution(workflow: Workflow, input: Record<string, unknown>, priority: number) {
   const id = newExecutionId();
   const tasks = workflow.tasks.map((task) => {
     const decision =
       workflow.dependenciesOf(task.id).length === 0 ? evaluateTrigger(task.workflow.trigger, [], input) : null;
     const status: TaskStatus = decision === null ? 'NotStarted' : decision === 'run' ? 'Ready' : 'Skipped';
-    return {
+    const row: NewTaskRow = {
       id: newExecutionId(),
       workflow_execution_id: id,
       workflow_name: workflow.name,
       task_id: task.id,
       status,
       max_attempts: task.workflow.retry.maxAttempts,
+      ...needsColumns(task, input, priority),
     };
+    return row;
   });
   const events: EventRow[] = [
     { workflow_execution_id: id, event_type: 'workflow_started' },
@@ -424,6 +447,6 @@ function planExecution(workflow: Workflow, input: Record<string, unknown>) {
   const skipped: Ended[] = tasks
     .filter((t) => t.status === 'Skipped')
     .map((t) => ({ taskId: t.task_id, status: 'Skipped' }));
-  const row = { id, workflow_name: workflow.name, input, open_tasks: workflow.tasks.length };
+  const row = { id, workflow_name: workflow.name, input, open_tasks: workflow.tasks.length, priority };
   return { workflow, row, tasks, events, skipped };
 }

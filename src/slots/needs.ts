@@ -91,6 +91,11 @@ export function checkTaskNeeds(options: TaskNeedsOptions): TaskNeeds {
   });
 }
 
+/** The needs with their weight only: no limits, no key. */
+export function weightOnly(needs: TaskNeeds): TaskNeeds {
+  return needs.slots === 1 ? NO_NEEDS : { ...NO_NEEDS, slots: needs.slots };
+}
+
 /** Checks an executor's or runner's `limits` option. */
 export function checkLimits(option: unknown): ReadonlyMap<string, FilledLimit> {
   const limits = new Map<string, FilledLimit>();
@@ -121,9 +126,14 @@ export function keyOf(needs: TaskNeeds, input: unknown): string | null {
       },
     );
   }
+  return checkKey(key, 'concurrencyKey(input)');
+}
+
+/** A key as given: 1-256 characters without NUL (PostgreSQL text holds none), or null. */
+export function checkKey(key: unknown, where = 'concurrencyKey'): string | null {
   if (key === null) return null;
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new InvalidArgumentError('concurrencyKey(input)', `a string of 1-${MAX_KEY_LENGTH} characters, or null`, key);
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || key.includes('\u0000')) {
+    throw new InvalidArgumentError(where, `a string of 1-${MAX_KEY_LENGTH} characters without NUL, or null`, key);
   }
   return key;
 }

@@ -37,6 +37,25 @@ export interface TaskRow {
   readonly completed_at: Date | null;
 }
 
+/** What a new task row says its runs need (migration 006), written at start. */
+export interface TaskNeedsColumns {
+  readonly slots: number;
+  readonly limits: readonly string[];
+  readonly concurrency_key: string | null;
+  readonly per_key_limit: number | null;
+  readonly per_key_include_deferred: boolean;
+  readonly priority: number;
+  /** Its place in fair order; null: the virtual time when it is written (a task without a key). */
+  fair_tag: number | null;
+}
+
+/** A task row as a start writes it. */
+export type NewTaskRow = Pick<
+  TaskRow,
+  'id' | 'workflow_execution_id' | 'workflow_name' | 'task_id' | 'status' | 'max_attempts'
+> &
+  TaskNeedsColumns;
+
 /** A claimed task, with what it needs to run: its workflow's name and input. */
 export interface ClaimedTask {
   readonly id: string;
@@ -50,6 +69,12 @@ export interface ClaimedTask {
   readonly claim_token: string;
   readonly workflow_name: string;
   readonly workflow_input: Record<string, unknown>;
+  /** What a run needs, as written at start (migration 006). */
+  readonly slots: number;
+  readonly limits: readonly string[];
+  readonly concurrency_key: string | null;
+  readonly per_key_limit: number | null;
+  readonly per_key_include_deferred: boolean;
 }
 
 /** What the scheduler reads of a task: no timestamps (parsing them was a third of the cost). */

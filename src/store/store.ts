@@ -15,7 +15,9 @@ import type {
   StoredError,
   EventRow,
   TaskUpdate,
+  NewTaskRow,
 } from './rows.js';
+import { virtualTimeSql } from './fair-tags.js';
 
 export class Store {
   /** The channel `NOTIFY` wakes runners on when tasks become Ready; null: nobody to wake. */
@@ -44,7 +46,7 @@ export class Store {
   /** Inserts a workflow execution unless one with its id exists; returns whether it did. */
   async insertWorkflow(
     tx: Knex.Transaction,
-    row: Pick<WorkflowRow, 'id' | 'workflow_name' | 'status' | 'input'> & { open_tasks: number },
+    row: Pick<WorkflowRow, 'id' | 'workflow_name' | 'status' | 'input'> & { open_tasks: number; priority: number },
   ): Promise<boolean> {
     const inserted = await this.#table(tx, 'workflow_executions')
       .insert({ ...row, input: JSON.stringify(row.input) })
@@ -54,16 +56,14 @@ export class Store {
     return inserted.length > 0;
   }
 
-  async insertTasks(
-    tx: Knex.Transaction,
-    rows: readonly (Pick<
-      TaskRow,
-      'id' | 'workflow_execution_id' | 'workflow_name' | 'task_id' | 'status' | 'max_attempts'
-    > & {
-      completed_at?: unknown;
-    })[],
-  ): Promise<void> {
-    await this.#table(tx, 'task_executions').insert(rows);
+  async insertTasks(tx: Knex.Transaction, rows: readonly (NewTaskRow & { completed_at?: unknown })[]): Promise<void> {
+    await this.#table(tx, 'task_executions').insert(
+      rows.map((row) => ({
+        ...row,
+        limits: tx.raw('CAST(? AS text[])', [[...row.limits]]),
+        fair_tag: row.fair_tag ?? tx.raw(virtualTimeSql(this.schema)),
+      })),
+    );
   }
 
   /**
@@ -72,26 +72,35 @@ export class Store {
    * id exists already is skipped with its tasks and events (a retried write that had landed).
    */
   async insertExecutions(
-    workflows: readonly (Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & { open_tasks: number })[],
-    tasks: readonly Pick<
-      TaskRow,
-      'id' | 'workflow_execution_id' | 'workflow_name' | 'task_id' | 'status' | 'max_attempts'
-    >[],
+    workflows: readonly (Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & {
+      open_tasks: number;
+      priority: number;
+    })[],
+    tasks: readonly NewTaskRow[],
     events: readonly EventRow[],
     notifier: string,
+    db: Knex | Knex.Transaction = this.knex,
   ): Promise<void> {
     const s = this.schema;
-    await this.knex.raw(
+    await db.raw(
       `WITH w AS (
-         INSERT INTO ??.workflow_executions (id, workflow_name, status, input, open_tasks)
-         SELECT id, workflow_name, 'Running', input, open_tasks
-         FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[]) AS x(id, workflow_name, input, open_tasks)
+         INSERT INTO ??.workflow_executions (id, workflow_name, status, input, open_tasks, priority)
+         SELECT id, workflow_name, 'Running', input, open_tasks, priority
+         FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[], ?::int[]) AS x(id, workflow_name, input, open_tasks, priority)
          ON CONFLICT (id) DO NOTHING
          RETURNING id
+       ), clock AS (
+         SELECT ${virtualTimeSql(s)} AS now
        ), t AS (
-         INSERT INTO ??.task_executions (id, workflow_execution_id, workflow_name, task_id, status, max_attempts)
-         SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[])
-           AS x(id, workflow_execution_id, workflow_name, task_id, status, max_attempts)
+         INSERT INTO ??.task_executions (id, workflow_execution_id, workflow_name, task_id, status, max_attempts,
+           slots, limits, concurrency_key, per_key_limit, per_key_include_deferred, priority, fair_tag)
+         SELECT x.id, x.workflow_execution_id, x.workflow_name, x.task_id, x.status, x.max_attempts, x.slots,
+           ARRAY(SELECT jsonb_array_elements_text(x.limits)), x.concurrency_key, x.per_key_limit,
+           x.per_key_include_deferred, x.priority, COALESCE(x.fair_tag, (SELECT now FROM clock))
+         FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::jsonb[], ?::text[],
+                     ?::int[], ?::boolean[], ?::int[], ?::bigint[])
+           AS x(id, workflow_execution_id, workflow_name, task_id, status, max_attempts, slots, limits, concurrency_key,
+                per_key_limit, per_key_include_deferred, priority, fair_tag)
          WHERE x.workflow_execution_id IN (SELECT id FROM w)
        ), e AS (
          INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
@@ -105,6 +114,7 @@ export class Store {
         workflows.map((w) => w.workflow_name),
         workflows.map((w) => JSON.stringify(w.input)),
         workflows.map((w) => w.open_tasks),
+        workflows.map((w) => w.priority),
         s,
         tasks.map((t) => t.id),
         tasks.map((t) => t.workflow_execution_id),
@@ -112,6 +122,13 @@ export class Store {
         tasks.map((t) => t.task_id),
         tasks.map((t) => t.status),
         tasks.map((t) => t.max_attempts),
+        tasks.map((t) => t.slots),
+        tasks.map((t) => JSON.stringify(t.limits)),
+        tasks.map((t) => t.concurrency_key) as Knex.Value,
+        tasks.map((t) => t.per_key_limit) as Knex.Value,
+        tasks.map((t) => t.per_key_include_deferred),
+        tasks.map((t) => t.priority),
+        tasks.map((t) => t.fair_tag) as Knex.Value,
         s,
         events.map((e) => e.workflow_execution_id),
         events.map((e) => e.task_execution_id ?? null) as Knex.Value,
@@ -159,6 +176,7 @@ export class Store {
   ): Promise<ClaimedTask[]> {
     if (limit <= 0 || workflowNames.length === 0) return [];
     // One statement: pick, mark Running/Active and log `task_started` for each claimed task.
+    // For tasks that need nothing but one slot each; `claim.ts` claims those with needs.
     const result = await this.knex.raw<{ rows: ClaimedTask[] }>(
       `WITH due AS (
          SELECT t.id FROM :schema:.task_executions t
@@ -166,7 +184,7 @@ export class Store {
            AND t.workflow_name = ANY(:workflowNames) AND t.id <> ALL(CAST(:exclude AS uuid[]))
            AND EXISTS (SELECT 1 FROM :schema:.runners r
                        WHERE r.id = :runnerId AND r.lease_expires_at > now() + :leaseMarginMs * interval '1 millisecond')
-         ORDER BY t.retry_at NULLS FIRST, t.id
+         ORDER BY t.priority DESC, t.fair_tag, t.id
          LIMIT :limit
          FOR UPDATE OF t SKIP LOCKED
        ), claimed AS (
@@ -176,7 +194,8 @@ export class Store {
          FROM due, :schema:.workflow_executions w
          WHERE t.id = due.id AND w.id = t.workflow_execution_id
          RETURNING t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token::text AS claim_token,
-                   w.workflow_name, w.input AS workflow_input
+                   w.workflow_name, w.input AS workflow_input, t.slots, t.limits, t.concurrency_key,
+                   t.per_key_limit, t.per_key_include_deferred
        ), logged AS (
          INSERT INTO :schema:.execution_events (workflow_execution_id, task_execution_id, event_type, data)
          SELECT workflow_execution_id, id, 'task_started', jsonb_build_object('attempt', attempt) FROM claimed

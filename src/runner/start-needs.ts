@@ -1,0 +1,81 @@
+/**
+ * What a workflow start writes about each task's needs (weights, limits, keys, priority), and
+ * the checks that refuse a start the runner could never run: a weight over its slots, a limit it
+ * does not know, a bad key.
+ */
+import { InvalidArgumentError, UnknownLimitError } from '../errors.js';
+import { type KnownOptions, rejectUnknownOptions } from '../known-options.js';
+import { type FilledLimit, keyOf } from '../slots/needs.js';
+import type { TaskNeedsColumns } from '../store/rows.js';
+import type { TaskDefinition } from '../task/define-task.js';
+import type { Workflow } from '../workflow/define-workflow.js';
+
+/** Options of `runner.start` and `runner.execute`. */
+export interface StartOptions {
+  /**
+   * The priority of every task of the execution, higher first (an integer; default 0): a runner
+   * claims a Ready task of a higher priority before any of a lower one. Strict: a steady stream
+   * of higher-priority work holds lower priorities back.
+   */
+  readonly priority?: number;
+}
+
+const START_OPTIONS = { priority: true } as const satisfies KnownOptions<StartOptions>;
+
+/** The start options, checked; the priority. */
+export function checkStartOptions(options: StartOptions): number {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+  rejectUnknownOptions(options, START_OPTIONS, '`runner.start()`');
+  const { priority = 0 } = options;
+  if (typeof priority !== 'number' || !Number.isSafeInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) {
+    throw new InvalidArgumentError('priority', 'a 32-bit integer', priority);
+  }
+  return priority;
+}
+
+/** Throws if some task of `workflow` could not run on this runner with `input`. */
+export function checkWorkflowNeeds(
+  workflow: Workflow,
+  input: Record<string, unknown>,
+  limits: ReadonlyMap<string, FilledLimit>,
+  maxSlots: number,
+): void {
+  for (const task of workflow.tasks) {
+    const { needs } = task;
+    if (needs.slots > maxSlots) {
+      throw new InvalidArgumentError(
+        `slots (of task \`${task.id}\`)`,
+        `at most the runner's maxConcurrentTasks (${String(maxSlots)})`,
+        needs.slots,
+      );
+    }
+    const unknown = needs.limits.find((name) => !limits.has(name));
+    if (unknown !== undefined) throw new UnknownLimitError(task.id, unknown, [...limits.keys()]);
+    keyOf(needs, input);
+  }
+}
+
+/** The needs columns of a new row of `task` (a task's key comes from the workflow's input). */
+export function needsColumns(task: TaskDefinition, input: Record<string, unknown>, priority: number): TaskNeedsColumns {
+  const { needs } = task;
+  return {
+    slots: needs.slots,
+    limits: needs.limits,
+    concurrency_key: keyOf(needs, input),
+    per_key_limit: needs.perKeyLimit?.max ?? null,
+    per_key_include_deferred: needs.perKeyLimit?.includeDeferred ?? false,
+    priority,
+    fair_tag: null,
+  };
+}
+
+/** Whether any task of these workflows needs more than one slot and nothing else. */
+export function anyNeeds(workflows: Iterable<Workflow>): boolean {
+  for (const workflow of workflows) {
+    for (const task of workflow.tasks) {
+      const { needs } = task;
+      if (needs.slots !== 1 || needs.limits.length > 0 || needs.perKeyLimit !== null) return true;
+    }
+  }
+  return false;
+}

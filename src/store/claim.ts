@@ -1,0 +1,284 @@
+/**
+ * Claiming Ready tasks, and taking limits' units back after a wait: the statements that keep
+ * weights, named limits and per-key limits true across every runner on one database.
+ *
+ * Units are never counted in a column. A run holds a unit of a limit while its row is Running
+ * and is Active, or Deferred when the limit counts deferred runs (`includeDeferred`), or wants
+ * its units back (`wants_units`, so that it goes before new work). Whoever may add a holder (a
+ * claim, a run taking its units back) first takes a transaction-scoped advisory lock per limit
+ * and per key it touches, in one global order (by lock id, so two transactions never wait on
+ * each other in a cycle), then counts the holders in a statement that starts after the locks
+ * are held (so its snapshot sees every holder committed by the previous lock holder), and adds
+ * holders only up to each `max`. Everything else only removes holders (a run ending, deferring,
+ * being recovered) and needs no lock: a count that misses such a change is too high, never too
+ * low. So no interleaving of runners can put more than `max` holders on a limit at once.
+ */
+import type { Knex } from 'knex';
+import type { FilledLimit } from '../slots/needs.js';
+import type { ClaimedTask } from './rows.js';
+
+/** What the claim is for: the runner, its free slots and the limits it knows. */
+export interface ClaimRequest {
+  readonly runnerId: string;
+  /** Slots free now: the claimed tasks' weights add up to at most this. */
+  readonly freeSlots: number;
+  /** The runner's `maxConcurrentTasks`: a task heavier than this is left for another runner. */
+  readonly maxSlots: number;
+  readonly workflowNames: readonly string[];
+  readonly exclude: readonly string[];
+  readonly leaseMarginMs: number;
+  readonly limits: ReadonlyMap<string, FilledLimit>;
+}
+
+/** How many Ready tasks one claim looks at past its free slots (those held back by limits). */
+const WINDOW_PER_SLOT = 4;
+const MIN_WINDOW = 32;
+
+const CLAIMED_COLUMNS = `t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token::text AS claim_token,
+  w.workflow_name, w.input AS workflow_input, t.slots, t.limits, t.concurrency_key, t.per_key_limit,
+  t.per_key_include_deferred`;
+
+/** A Ready row as the claim weighs it. */
+interface Candidate {
+  readonly id: string;
+  readonly task_id: string;
+  readonly slots: number;
+  readonly limits: readonly string[];
+  readonly concurrency_key: string | null;
+  readonly per_key_limit: number | null;
+}
+
+/**
+ * Claims Ready tasks whose needs fit: their weights within the free slots, and a unit free of
+ * each limit and key they need. In claim order (priority desc, fair tag, id), a task held back
+ * by a full limit is passed; one that needs more slots than are free stops the claim (lighter
+ * tasks behind it would take the slots it waits for, for ever).
+ */
+export async function claimWithinLimits(knex: Knex, schema: string, request: ClaimRequest): Promise<ClaimedTask[]> {
+  if (request.freeSlots <= 0 || request.workflowNames.length === 0) return [];
+  return knex.transaction(async (tx) => {
+    const candidates = (
+      await tx.raw<{ rows: Candidate[] }>(
+        `SELECT t.id, t.task_id, t.slots, t.limits, t.concurrency_key, t.per_key_limit FROM :schema:.task_executions t
+         WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
+           AND t.workflow_name = ANY(:workflowNames) AND t.id <> ALL(CAST(:exclude AS uuid[]))
+           AND EXISTS (SELECT 1 FROM :schema:.runners r
+                       WHERE r.id = :runnerId AND r.lease_expires_at > now() + :leaseMarginMs * interval '1 millisecond')
+         ORDER BY t.priority DESC, t.fair_tag, t.id
+         LIMIT :window
+         FOR UPDATE OF t SKIP LOCKED`,
+        {
+          schema,
+          workflowNames: [...request.workflowNames],
+          exclude: [...request.exclude],
+          runnerId: request.runnerId,
+          leaseMarginMs: request.leaseMarginMs,
+          window: Math.max(MIN_WINDOW, request.freeSlots * WINDOW_PER_SLOT),
+        },
+      )
+    ).rows;
+    if (candidates.length === 0) return [];
+    const units = unitsOf(candidates);
+    const held = await lockAndCount(tx, schema, units, request.limits, null);
+    const chosen: string[] = [];
+    let free = request.freeSlots;
+    for (const task of candidates) {
+      if (task.slots > request.maxSlots) continue; // never fits here: another runner's
+      const needed = unitNames(task);
+      const full = needed.some((unit) => (held.get(unit) ?? 0) >= maxOf(unit, task, request.limits));
+      if (full) continue;
+      if (task.slots > free) break;
+      free -= task.slots;
+      for (const unit of needed) held.set(unit, (held.get(unit) ?? 0) + 1);
+      chosen.push(task.id);
+      if (free === 0) break;
+    }
+    if (chosen.length === 0) return [];
+    return markClaimed(tx, schema, request.runnerId, chosen);
+  });
+}
+
+/**
+ * Marks tasks Running/Active for `runnerId` with a new fencing token, logs `task_started` for
+ * each, and returns the claims: the end of every claim, with limits or without.
+ */
+export async function markClaimed(
+  db: Knex | Knex.Transaction,
+  schema: string,
+  runnerId: string,
+  ids: readonly string[],
+): Promise<ClaimedTask[]> {
+  const result = await db.raw<{ rows: ClaimedTask[] }>(
+    `WITH claimed AS (
+       UPDATE :schema:.task_executions t
+       SET status = 'Running', sub_status = 'Active', attempt = t.attempt + 1, retry_at = NULL, wants_units = false,
+           claimed_by = :runnerId, claim_token = t.claim_token + 1, started_at = now(), updated_at = now()
+       FROM :schema:.workflow_executions w
+       WHERE t.id = ANY(CAST(:ids AS uuid[])) AND w.id = t.workflow_execution_id
+       RETURNING ${CLAIMED_COLUMNS}
+     ), logged AS (
+       INSERT INTO :schema:.execution_events (workflow_execution_id, task_execution_id, event_type, data)
+       SELECT workflow_execution_id, id, 'task_started', jsonb_build_object('attempt', attempt) FROM claimed
+     )
+     SELECT * FROM claimed ORDER BY id`,
+    { schema, runnerId, ids: [...ids] },
+  );
+  return result.rows;
+}
+
+/**
+ * The claim of a run back from a wait, with what it needs, for `takeUnitsBack`.
+ */
+export interface UnitsClaim {
+  readonly id: string;
+  readonly claim_token: string;
+  readonly task_id: string;
+  readonly limits: readonly string[];
+  readonly concurrency_key: string | null;
+  readonly per_key_limit: number | null;
+  readonly per_key_include_deferred: boolean;
+}
+
+/** Whether a run gave units up in its waits: a limit or key it needs that does not count deferred runs. */
+export function givesUnitsUp(claim: UnitsClaim, limits: ReadonlyMap<string, FilledLimit>): boolean {
+  return unitsGivenUp(claim, limits).length > 0;
+}
+
+/**
+ * A run back from a wait takes the units it gave up again, if each has one free: its row goes
+ * Active (`'taken'`). Otherwise it is marked as wanting them (`'wait'`: claims now count it as
+ * a holder, so no new task takes the unit it waits for) and the caller tries again later.
+ * `'lost'`: the claim is another runner's now.
+ */
+export async function takeUnitsBack(
+  knex: Knex,
+  schema: string,
+  claim: UnitsClaim,
+  limits: ReadonlyMap<string, FilledLimit>,
+): Promise<'taken' | 'wait' | 'lost'> {
+  const units = unitsGivenUp(claim, limits);
+  return knex.transaction(async (tx) => {
+    const held = await lockAndCount(tx, schema, unitsOf([claim]), limits, claim.id);
+    const free = units.every((unit) => (held.get(unit) ?? 0) < maxOf(unit, claim, limits));
+    const result = await tx.raw<{ rows: unknown[] }>(
+      `UPDATE :schema:.task_executions SET ${free ? "sub_status = 'Active', wants_units = false" : 'wants_units = true'},
+         updated_at = now()
+       WHERE id = :id AND claim_token = :token AND status = 'Running' RETURNING id`,
+      { schema, id: claim.id, token: claim.claim_token },
+    );
+    if (result.rows.length === 0) return 'lost';
+    return free ? 'taken' : 'wait';
+  });
+}
+
+// Holders per named limit and per key, among the ones asked for. A claim counts the runs that
+// want their units back as holders (they go first); a run taking its own back does not (`:self`
+// is left out, and two runs wanting the same unit must not wait for each other: the first to
+// take the lock gets it).
+const COUNT_SQL = `
+  SELECT 'limit' AS kind, l AS name, NULL AS key, count(*)::int AS held
+  FROM :schema:.task_executions t CROSS JOIN unnest(t.limits) l
+  WHERE t.status = 'Running' AND t.limits <> '{}' AND t.limits && CAST(:names AS text[]) AND l = ANY(CAST(:names AS text[]))
+    AND t.id IS DISTINCT FROM CAST(:self AS uuid)
+    AND (t.sub_status = 'Active' OR (t.wants_units AND :countWanting) OR (t.sub_status = 'Deferred' AND l = ANY(CAST(:keep AS text[]))))
+  GROUP BY l
+  UNION ALL
+  SELECT 'key', t.task_id, t.concurrency_key, count(*)::int
+  FROM :schema:.task_executions t JOIN unnest(CAST(:keyTasks AS text[]), CAST(:keys AS text[])) k(task_id, key)
+    ON t.task_id = k.task_id AND t.concurrency_key = k.key
+  WHERE t.status = 'Running' AND t.concurrency_key IS NOT NULL AND t.per_key_limit IS NOT NULL
+    AND t.id IS DISTINCT FROM CAST(:self AS uuid)
+    AND (t.sub_status = 'Active' OR (t.wants_units AND :countWanting) OR (t.sub_status = 'Deferred' AND t.per_key_include_deferred))
+  GROUP BY t.task_id, t.concurrency_key`;
+
+interface Units {
+  readonly names: string[];
+  readonly keys: { task_id: string; key: string }[];
+}
+
+type NeedsRow = Pick<Candidate, 'task_id' | 'limits' | 'concurrency_key' | 'per_key_limit'>;
+
+/** The named limits and keys (with a limit) these tasks need. */
+function unitsOf(tasks: readonly Pick<NeedsRow, 'task_id' | 'concurrency_key' | 'per_key_limit' | 'limits'>[]): Units {
+  const names = new Set<string>();
+  const keys = new Map<string, { task_id: string; key: string }>();
+  for (const task of tasks) {
+    for (const name of task.limits) names.add(name);
+    if (task.concurrency_key !== null && task.per_key_limit !== null) {
+      keys.set(keyUnit(task.task_id, task.concurrency_key), { task_id: task.task_id, key: task.concurrency_key });
+    }
+  }
+  return { names: [...names], keys: [...keys.values()] };
+}
+
+/** Takes the units' advisory locks in lock-id order, then counts their holders (in a later statement). */
+async function lockAndCount(
+  tx: Knex.Transaction,
+  schema: string,
+  units: Units,
+  limits: ReadonlyMap<string, FilledLimit>,
+  self: string | null,
+): Promise<Map<string, number>> {
+  const held = new Map<string, number>();
+  if (units.names.length === 0 && units.keys.length === 0) return held;
+  const locks = [
+    ...units.names.map((name) => `${schema}:${limitUnit(name)}`),
+    ...units.keys.map((k) => `${schema}:${keyUnit(k.task_id, k.key)}`),
+  ];
+  await tx.raw(
+    `SELECT count(pg_advisory_xact_lock(h)) FROM
+       (SELECT DISTINCT hashtextextended(u, 0) AS h FROM unnest(CAST(:locks AS text[])) u ORDER BY h) ordered`,
+    { locks },
+  );
+  const result = await tx.raw<{ rows: { kind: string; name: string; key: string | null; held: number }[] }>(COUNT_SQL, {
+    schema,
+    names: units.names,
+    keep: keptNames(limits),
+    keyTasks: units.keys.map((k) => k.task_id),
+    keys: units.keys.map((k) => k.key),
+    self,
+    countWanting: self === null,
+  });
+  for (const row of result.rows) {
+    held.set(row.kind === 'limit' ? limitUnit(row.name) : keyUnit(row.name, row.key ?? ''), row.held);
+  }
+  return held;
+}
+
+function keptNames(limits: ReadonlyMap<string, FilledLimit>): string[] {
+  return [...limits].filter(([, limit]) => limit.includeDeferred).map(([name]) => name);
+}
+
+function limitUnit(name: string): string {
+  return `limit:${name}`;
+}
+
+function keyUnit(taskId: string, key: string): string {
+  return `key:${JSON.stringify([taskId, key])}`;
+}
+
+/** The units a task needs: its named limits and its key (when it has a per-key limit). */
+function unitNames(task: NeedsRow): string[] {
+  const units = task.limits.map(limitUnit);
+  if (task.concurrency_key !== null && task.per_key_limit !== null)
+    units.push(keyUnit(task.task_id, task.concurrency_key));
+  return units;
+}
+
+/** The units a run gives up in a wait: those not counting deferred runs. */
+function unitsGivenUp(claim: UnitsClaim, limits: ReadonlyMap<string, FilledLimit>): string[] {
+  const units = claim.limits.filter((name) => limits.get(name)?.includeDeferred !== true).map(limitUnit);
+  if (claim.concurrency_key !== null && claim.per_key_limit !== null && !claim.per_key_include_deferred) {
+    units.push(keyUnit(claim.task_id, claim.concurrency_key));
+  }
+  return units;
+}
+
+/**
+ * A unit's size: a named limit's from this runner's `limits` (a name it does not know counts as
+ * full: the task is left for a runner that knows it), a key's from the row.
+ */
+function maxOf(unit: string, task: Pick<NeedsRow, 'per_key_limit'>, limits: ReadonlyMap<string, FilledLimit>): number {
+  if (unit.startsWith('limit:')) return limits.get(unit.slice('limit:'.length))?.max ?? 0;
+  return task.per_key_limit ?? Infinity;
+}
