@@ -14,6 +14,7 @@ import { persist } from './persist.js';
 import { resume } from './resume.js';
 import { scale } from './scale.js';
 import { transferSuite } from './transfer.js';
+import { limits } from './limits.js';
 import { SuiteSkipped } from './baselines.js';
 import { REPOSITORY_RESULTS, type SuiteResult, passes, printTable, writeResult } from './report.js';
 
@@ -27,6 +28,7 @@ const SUITES: Record<string, () => Promise<SuiteResult>> = {
   parked,
   memory,
   transfer: transferSuite,
+  limits,
 };
 
 function usage(): string {

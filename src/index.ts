@@ -47,7 +47,8 @@ export { renderTimelineSvg, type TimelineSvgOptions } from './observe/timeline-s
 export type { ExecutorLatency, LatencySummary } from './observe/latency.js';
 export type { LimitUsage } from './slots/limit-pool.js';
 export type { KeyUsage } from './executor/admission.js';
-export type { LimitsOption, LimitSpec, TaskNeedsOptions } from './slots/needs.js';
+export type { FilledLimit, LimitsOption, LimitSpec, TaskNeeds, TaskNeedsOptions } from './slots/needs.js';
+export type { StartOptions } from './runner/start-needs.js';
 export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';

@@ -202,5 +202,46 @@ describe('slotwise command', function () {
       expect(missing.code).to.equal(1);
       expect(missing.stderr).to.contain(`no workflow execution ${unknown}`);
     });
+
+    it('status shows each limit and key in use: active, deferred, reclaiming and queued tasks', async () => {
+      expect((await slotwise('migrate', '--database', TEST_DATABASE_URL, '--schema', schema)).code).to.equal(0);
+      const knex = postgres?.knex();
+      if (knex === undefined) throw new Error('no PostgreSQL');
+      const workflow = '01a00000-0000-7000-8000-000000000001';
+      await knex.withSchema(schema).table('workflow_executions').insert({
+        id: workflow,
+        workflow_name: 'w',
+        status: 'Running',
+        input: '{}',
+        open_tasks: 3,
+      });
+      const task = (n: number, status: string, subStatus: string | null, wants = false): Record<string, unknown> => ({
+        id: `01a00000-0000-7000-8000-00000000001${String(n)}`,
+        workflow_execution_id: workflow,
+        workflow_name: 'w',
+        task_id: `t${String(n)}`,
+        status,
+        sub_status: subStatus,
+        max_attempts: 1,
+        limits: knex.raw("'{api}'::text[]"),
+        concurrency_key: 'acme',
+        per_key_limit: 1,
+        wants_units: wants,
+      });
+      await knex
+        .withSchema(schema)
+        .table('task_executions')
+        .insert([task(1, 'Running', 'Active'), task(2, 'Running', 'Deferred', true), task(3, 'Ready', null)]);
+      const json = await slotwise('status', '--json', '--database', TEST_DATABASE_URL, '--schema', schema);
+      expect(json.code, json.stderr).to.equal(0);
+      const { limits } = JSON.parse(json.stdout) as { limits: Record<string, unknown>[] };
+      const counts = { active: 1, deferred: 0, reclaiming: 1, queued: 1 };
+      expect(limits).to.deep.include({ kind: 'limit', name: 'api', key: null, max: null, ...counts });
+      expect(limits.filter((u) => u.kind === 'key').map((u) => u.name)).to.have.members(['t1', 't2', 't3']);
+      const text = await slotwise('status', '--database', TEST_DATABASE_URL, '--schema', schema);
+      expect(text.stdout)
+        .to.contain('limits and keys in use')
+        .and.to.match(/api\s+1\s+0\s+1\s+1/);
+    });
   });
 });

@@ -37,6 +37,16 @@ const ALLOWED_INTERPOLATIONS = new Map([
     'orphansSql itself: `columns` is only ever one of the two constants above (checked below)',
   ],
   [
+    'src/store/fair-tags.ts: virtualTimeSql(schema)',
+    'a named SQL fragment (see virtualTimeSql below) given the validated schema',
+  ],
+  [
+    'src/store/fair-tags.ts: schema',
+    'virtualTimeSql itself: a schema that validateSchema passed ([a-z0-9_], a plain identifier), double-quoted',
+  ],
+  ['src/store/store.ts: virtualTimeSql(s)', 'the same fragment, given the store’s validated schema'],
+  ['src/store/store.ts: virtualTimeSql(this.schema', 'the same fragment, given the store’s validated schema'],
+  [
     'src/store/listener.ts: channel',
     'LISTEN takes no bind parameters; each channel is readyChannel or signalChannel of a validated schema: [a-z0-9_], <= 63 bytes (checked below)',
   ],

@@ -1,4 +1,5 @@
 // The text of `slotwise status`: one header line per workflow execution, then its tasks as an aligned table.
+import type { UnitUsage } from '../store/limit-usage.js';
 import type { TaskRow, WorkflowRow } from './status-query.js';
 
 const HEADER = ['task', 'state', 'sub-state', 'attempts', 'deferrals', 'deferred', 'claimed by'];
@@ -28,9 +29,34 @@ function table(rows: readonly string[][]): string[] {
   return [line(HEADER), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
+const LIMIT_HEADER = ['limit / key', 'active', 'deferred', 'reclaiming', 'queued', 'max'] as const;
+
+/** Limits and keys in use, one row each (none: no line at all). */
+function limitLines(usage: readonly UnitUsage[]): string[] {
+  if (usage.length === 0) return [];
+  const rows = usage.map((u) => [
+    u.kind === 'limit' ? u.name : `${u.name} key ${JSON.stringify(u.key)}`,
+    String(u.active),
+    String(u.deferred),
+    String(u.reclaiming),
+    String(u.queued),
+    u.max === null ? '(runners’)' : String(u.max),
+  ]);
+  const widths = LIMIT_HEADER.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (row: readonly string[]): string =>
+    `  ${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd();
+  return ['', 'limits and keys in use:', line(LIMIT_HEADER), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
 /** The whole report, ending with a newline. */
-export function formatStatus(schema: string, shown: string, workflows: readonly WorkflowRow[]): string {
+export function formatStatus(
+  schema: string,
+  shown: string,
+  workflows: readonly WorkflowRow[],
+  usage: readonly UnitUsage[] = [],
+): string {
   const lines = [`${shown} schema ${schema}: ${String(workflows.length)} workflow execution(s), newest first`];
+  lines.push(...limitLines(usage));
   for (const w of workflows) {
     const ended = w.completedAt === null ? '' : `, ended ${w.completedAt}`;
     lines.push('', `${w.name}  ${w.id}  ${w.status}  (created ${w.createdAt}${ended})`);

@@ -1,10 +1,12 @@
-// `slotwise status`: the workflow executions of a schema and their tasks, as text or one JSON
+// `slotwise status`: the workflow executions of a schema and their tasks, and the limits and keys
+// in use (active, deferred, reclaiming and queued tasks of each), as text or one JSON
 // document; with --watch, redrawn in place every second until Ctrl-C.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DatabaseFlags, openFromFlags } from './database.js';
 import { CliError } from './errors.js';
 import { formatStatus } from './status-format.js';
 import { hasTables, readStatus } from './status-query.js';
+import { limitUsage } from '../store/limit-usage.js';
 
 export interface StatusFlags extends DatabaseFlags {
   readonly workflow?: string;
@@ -31,12 +33,13 @@ export async function statusCommand(flags: StatusFlags): Promise<void> {
     const query = { schema, limit: flags.limit, ...(flags.workflow === undefined ? {} : { workflow: flags.workflow }) };
     const report = async (): Promise<string> => {
       const workflows = await readStatus(database.knex, query);
+      const limits = await limitUsage(database.knex, schema);
       if (flags.workflow !== undefined && workflows.length === 0) {
         throw new CliError(`slotwise status: no workflow execution ${flags.workflow} in schema ${schema}`, 1);
       }
       return flags.json === true
-        ? `${JSON.stringify({ database: shown, schema, workflows }, null, 2)}\n`
-        : formatStatus(schema, shown, workflows);
+        ? `${JSON.stringify({ database: shown, schema, limits, workflows }, null, 2)}\n`
+        : formatStatus(schema, shown, workflows, limits);
     };
     if (flags.watch !== true) {
       process.stdout.write(await report());

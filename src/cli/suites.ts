@@ -12,6 +12,7 @@ export const SUITES = {
   parked: async () => (await import('../../benchmarks/parked.js')).parked(),
   memory: async () => (await import('../../benchmarks/memory.js')).memory(),
   transfer: async () => (await import('../../benchmarks/transfer.js')).transferSuite(),
+  limits: async () => (await import('../../benchmarks/limits.js')).limits(),
 } satisfies Record<string, () => Promise<SuiteResult>>;
 
 export type SuiteName = keyof typeof SUITES;

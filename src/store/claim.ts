@@ -34,10 +34,6 @@ export interface ClaimRequest {
 const WINDOW_PER_SLOT = 4;
 const MIN_WINDOW = 32;
 
-const CLAIMED_COLUMNS = `t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token::text AS claim_token,
-  w.workflow_name, w.input AS workflow_input, t.slots, t.limits, t.concurrency_key, t.per_key_limit,
-  t.per_key_include_deferred`;
-
 /** A Ready row as the claim weighs it. */
 interface Candidate {
   readonly id: string;
@@ -115,7 +111,9 @@ export async function markClaimed(
            claimed_by = :runnerId, claim_token = t.claim_token + 1, started_at = now(), updated_at = now()
        FROM :schema:.workflow_executions w
        WHERE t.id = ANY(CAST(:ids AS uuid[])) AND w.id = t.workflow_execution_id
-       RETURNING ${CLAIMED_COLUMNS}
+       RETURNING t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token::text AS claim_token,
+         w.workflow_name, w.input AS workflow_input, t.slots, t.limits, t.concurrency_key, t.per_key_limit,
+         t.per_key_include_deferred
      ), logged AS (
        INSERT INTO :schema:.execution_events (workflow_execution_id, task_execution_id, event_type, data)
        SELECT workflow_execution_id, id, 'task_started', jsonb_build_object('attempt', attempt) FROM claimed
@@ -160,36 +158,17 @@ export async function takeUnitsBack(
   return knex.transaction(async (tx) => {
     const held = await lockAndCount(tx, schema, unitsOf([claim]), limits, claim.id);
     const free = units.every((unit) => (held.get(unit) ?? 0) < maxOf(unit, claim, limits));
+    // Free: Active now. Full: marked as wanting its units (still Deferred).
     const result = await tx.raw<{ rows: unknown[] }>(
-      `UPDATE :schema:.task_executions SET ${free ? "sub_status = 'Active', wants_units = false" : 'wants_units = true'},
-         updated_at = now()
+      `UPDATE :schema:.task_executions
+       SET sub_status = CASE WHEN :free THEN 'Active' ELSE sub_status END, wants_units = NOT :free, updated_at = now()
        WHERE id = :id AND claim_token = :token AND status = 'Running' RETURNING id`,
-      { schema, id: claim.id, token: claim.claim_token },
+      { schema, id: claim.id, token: claim.claim_token, free },
     );
     if (result.rows.length === 0) return 'lost';
     return free ? 'taken' : 'wait';
   });
 }
-
-// Holders per named limit and per key, among the ones asked for. A claim counts the runs that
-// want their units back as holders (they go first); a run taking its own back does not (`:self`
-// is left out, and two runs wanting the same unit must not wait for each other: the first to
-// take the lock gets it).
-const COUNT_SQL = `
-  SELECT 'limit' AS kind, l AS name, NULL AS key, count(*)::int AS held
-  FROM :schema:.task_executions t CROSS JOIN unnest(t.limits) l
-  WHERE t.status = 'Running' AND t.limits <> '{}' AND t.limits && CAST(:names AS text[]) AND l = ANY(CAST(:names AS text[]))
-    AND t.id IS DISTINCT FROM CAST(:self AS uuid)
-    AND (t.sub_status = 'Active' OR (t.wants_units AND :countWanting) OR (t.sub_status = 'Deferred' AND l = ANY(CAST(:keep AS text[]))))
-  GROUP BY l
-  UNION ALL
-  SELECT 'key', t.task_id, t.concurrency_key, count(*)::int
-  FROM :schema:.task_executions t JOIN unnest(CAST(:keyTasks AS text[]), CAST(:keys AS text[])) k(task_id, key)
-    ON t.task_id = k.task_id AND t.concurrency_key = k.key
-  WHERE t.status = 'Running' AND t.concurrency_key IS NOT NULL AND t.per_key_limit IS NOT NULL
-    AND t.id IS DISTINCT FROM CAST(:self AS uuid)
-    AND (t.sub_status = 'Active' OR (t.wants_units AND :countWanting) OR (t.sub_status = 'Deferred' AND t.per_key_include_deferred))
-  GROUP BY t.task_id, t.concurrency_key`;
 
 interface Units {
   readonly names: string[];
@@ -230,15 +209,37 @@ async function lockAndCount(
        (SELECT DISTINCT hashtextextended(u, 0) AS h FROM unnest(CAST(:locks AS text[])) u ORDER BY h) ordered`,
     { locks },
   );
-  const result = await tx.raw<{ rows: { kind: string; name: string; key: string | null; held: number }[] }>(COUNT_SQL, {
-    schema,
-    names: units.names,
-    keep: keptNames(limits),
-    keyTasks: units.keys.map((k) => k.task_id),
-    keys: units.keys.map((k) => k.key),
-    self,
-    countWanting: self === null,
-  });
+  // Holders per named limit and per key, among the ones asked for. A claim counts the runs that
+  // want their units back as holders (they go first); a run taking its own back does not (`:self`
+  // is left out, and two runs wanting the same unit must not wait for each other: the first to
+  // take the lock gets it).
+  const result = await tx.raw<{ rows: { kind: string; name: string; key: string | null; held: number }[] }>(
+    `SELECT 'limit' AS kind, l AS name, NULL AS key, count(*)::int AS held
+     FROM :schema:.task_executions t CROSS JOIN unnest(t.limits) l
+     WHERE t.status = 'Running' AND t.limits <> '{}' AND t.limits && CAST(:names AS text[])
+       AND l = ANY(CAST(:names AS text[])) AND t.id IS DISTINCT FROM CAST(:self AS uuid)
+       AND (t.sub_status = 'Active' OR (t.wants_units AND :countWanting)
+            OR (t.sub_status = 'Deferred' AND l = ANY(CAST(:keep AS text[]))))
+     GROUP BY l
+     UNION ALL
+     SELECT 'key', t.task_id, t.concurrency_key, count(*)::int
+     FROM :schema:.task_executions t JOIN unnest(CAST(:keyTasks AS text[]), CAST(:keys AS text[])) k(task_id, key)
+       ON t.task_id = k.task_id AND t.concurrency_key = k.key
+     WHERE t.status = 'Running' AND t.concurrency_key IS NOT NULL AND t.per_key_limit IS NOT NULL
+       AND t.id IS DISTINCT FROM CAST(:self AS uuid)
+       AND (t.sub_status = 'Active' OR (t.wants_units AND :countWanting)
+            OR (t.sub_status = 'Deferred' AND t.per_key_include_deferred))
+     GROUP BY t.task_id, t.concurrency_key`,
+    {
+      schema,
+      names: units.names,
+      keep: keptNames(limits),
+      keyTasks: units.keys.map((k) => k.task_id),
+      keys: units.keys.map((k) => k.key),
+      self,
+      countWanting: self === null,
+    },
+  );
   for (const row of result.rows) {
     held.set(row.kind === 'limit' ? limitUnit(row.name) : keyUnit(row.name, row.key ?? ''), row.held);
   }

@@ -61,7 +61,7 @@ export class Store {
       rows.map((row) => ({
         ...row,
         limits: tx.raw('CAST(? AS text[])', [[...row.limits]]),
-        fair_tag: row.fair_tag ?? tx.raw(virtualTimeSql(this.schema)),
+        fair_tag: row.fair_tag ?? tx.raw(`(${virtualTimeSql(this.schema)})`),
       })),
     );
   }
