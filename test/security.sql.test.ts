@@ -45,7 +45,7 @@ const ALLOWED_INTERPOLATIONS = new Map([
     'virtualTimeSql itself: a schema that validateSchema passed ([a-z0-9_], a plain identifier), double-quoted',
   ],
   ['src/store/store.ts: virtualTimeSql(s)', 'the same fragment, given the store’s validated schema'],
-  ['src/store/store.ts: virtualTimeSql(this.schema', 'the same fragment, given the store’s validated schema'],
+  ['src/store/store.ts: virtualTimeSql(this.schema)', 'the same fragment, given the store’s validated schema'],
   [
     'src/store/listener.ts: channel',
     'LISTEN takes no bind parameters; each channel is readyChannel or signalChannel of a validated schema: [a-z0-9_], <= 63 bytes (checked below)',
