@@ -119,24 +119,13 @@ export class Transitions {
   async writeExecutions(plans: readonly ExecutionPlan[]): Promise<void> {
     const simple = plans.filter((p) => p.skipped.length === 0);
     if (simple.length > 0) {
-      const tasks = simple.flatMap((p) => p.tasks);
-      const write = (db?: Knex.Transaction): Promise<void> =>
-        this.#store.insertExecutions(
-          simple.map((p) => p.row),
-          tasks,
-          simple.flatMap((p) => p.events),
-          this.#notifier,
-          db,
-        );
-      // Keyed tasks take their fair tags in the same transaction as their rows.
-      if (tasks.some((t) => t.concurrency_key !== null)) {
-        await this.#store.transaction(async (tx) => {
-          await assignFairTags(tx, this.#store.schema, tasks);
-          await write(tx);
-        });
-      } else {
-        await write();
-      }
+      // One statement; keyed tasks take their fair tags in it too.
+      await this.#store.insertExecutions(
+        simple.map((p) => p.row),
+        simple.flatMap((p) => p.tasks),
+        simple.flatMap((p) => p.events),
+        this.#notifier,
+      );
     }
     for (const plan of plans.filter((p) => p.skipped.length > 0)) {
       await this.#store.transaction(async (tx) => {

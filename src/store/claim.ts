@@ -30,9 +30,12 @@ export interface ClaimRequest {
   readonly limits: ReadonlyMap<string, FilledLimit>;
 }
 
-/** How many Ready tasks one claim looks at past its free slots (those held back by limits). */
-const WINDOW_PER_SLOT = 4;
-const MIN_WINDOW = 32;
+/**
+ * How many Ready tasks one claim looks at (and locks) for its free slots: twice as many plus a
+ * few, so tasks held back by full limits can be passed without locking a long stretch of rows.
+ */
+const WINDOW_PER_SLOT = 2;
+const MIN_WINDOW = 8;
 
 /** A Ready row as the claim weighs it. */
 interface Candidate {
@@ -53,29 +56,46 @@ interface Candidate {
 export async function claimWithinLimits(knex: Knex, schema: string, request: ClaimRequest): Promise<ClaimedTask[]> {
   if (request.freeSlots <= 0 || request.workflowNames.length === 0) return [];
   return knex.transaction(async (tx) => {
+    // One statement picks the candidates and takes their units' locks (in lock-id order); the
+    // count that follows is a statement of its own, so its snapshot comes after the locks.
     const candidates = (
       await tx.raw<{ rows: Candidate[] }>(
-        `SELECT t.id, t.task_id, t.slots, t.limits, t.concurrency_key, t.per_key_limit FROM :schema:.task_executions t
-         WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
-           AND t.workflow_name = ANY(:workflowNames) AND t.id <> ALL(CAST(:exclude AS uuid[]))
-           AND EXISTS (SELECT 1 FROM :schema:.runners r
-                       WHERE r.id = :runnerId AND r.lease_expires_at > now() + :leaseMarginMs * interval '1 millisecond')
-         ORDER BY t.priority DESC, t.fair_tag, t.id
-         LIMIT :window
-         FOR UPDATE OF t SKIP LOCKED`,
+        `WITH candidates AS MATERIALIZED (
+           SELECT t.id, t.task_id, t.slots, t.limits, t.concurrency_key, t.per_key_limit, t.priority, t.fair_tag
+           FROM :schema:.task_executions t
+           WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
+             AND t.workflow_name = ANY(:workflowNames) AND t.id <> ALL(CAST(:exclude AS uuid[]))
+             AND EXISTS (SELECT 1 FROM :schema:.runners r
+                         WHERE r.id = :runnerId AND r.lease_expires_at > now() + :leaseMarginMs * interval '1 millisecond')
+           ORDER BY t.priority DESC, t.fair_tag, t.id
+           LIMIT :window
+           FOR UPDATE OF t SKIP LOCKED
+         ), units AS (
+           SELECT DISTINCT hashtextextended(:lockPrefix || u, 0) AS h
+           FROM candidates c, LATERAL (
+             SELECT 'limit:' || l FROM unnest(c.limits) l
+             UNION ALL
+             SELECT 'key:' || length(c.task_id) || ':' || c.task_id || ':' || c.concurrency_key
+             WHERE c.concurrency_key IS NOT NULL AND c.per_key_limit IS NOT NULL
+           ) x(u)
+         ), locked AS (
+           SELECT count(pg_advisory_xact_lock(h)) AS n FROM (SELECT h FROM units ORDER BY h) ordered
+         )
+         SELECT c.id, c.task_id, c.slots, c.limits, c.concurrency_key, c.per_key_limit, (SELECT n FROM locked) AS locks
+         FROM candidates c ORDER BY c.priority DESC, c.fair_tag, c.id`,
         {
           schema,
           workflowNames: [...request.workflowNames],
           exclude: [...request.exclude],
           runnerId: request.runnerId,
           leaseMarginMs: request.leaseMarginMs,
-          window: Math.max(MIN_WINDOW, request.freeSlots * WINDOW_PER_SLOT),
+          window: request.freeSlots * WINDOW_PER_SLOT + MIN_WINDOW,
+          lockPrefix: `${schema}:`,
         },
       )
     ).rows;
     if (candidates.length === 0) return [];
-    const units = unitsOf(candidates);
-    const held = await lockAndCount(tx, schema, units, request.limits, null);
+    const held = await countHolders(tx, schema, unitsOf(candidates), request.limits, null);
     const chosen: string[] = [];
     let free = request.freeSlots;
     for (const task of candidates) {
@@ -190,7 +210,10 @@ function unitsOf(tasks: readonly Pick<NeedsRow, 'task_id' | 'concurrency_key' | 
   return { names: [...names], keys: [...keys.values()] };
 }
 
-/** Takes the units' advisory locks in lock-id order, then counts their holders (in a later statement). */
+/**
+ * Takes the units' advisory locks in lock-id order (the same ids as the claim's: `schema:unit`
+ * hashed), then counts their holders.
+ */
 async function lockAndCount(
   tx: Knex.Transaction,
   schema: string,
@@ -209,6 +232,19 @@ async function lockAndCount(
        (SELECT DISTINCT hashtextextended(u, 0) AS h FROM unnest(CAST(:locks AS text[])) u ORDER BY h) ordered`,
     { locks },
   );
+  return countHolders(tx, schema, units, limits, self);
+}
+
+/** Counts the holders of `units` (in a statement of its own: call it once their locks are held). */
+async function countHolders(
+  tx: Knex.Transaction,
+  schema: string,
+  units: Units,
+  limits: ReadonlyMap<string, FilledLimit>,
+  self: string | null,
+): Promise<Map<string, number>> {
+  const held = new Map<string, number>();
+  if (units.names.length === 0 && units.keys.length === 0) return held;
   // Holders per named limit and per key, among the ones asked for. A claim counts the runs that
   // want their units back as holders (they go first); a run taking its own back does not (`:self`
   // is left out, and two runs wanting the same unit must not wait for each other: the first to
@@ -254,8 +290,9 @@ function limitUnit(name: string): string {
   return `limit:${name}`;
 }
 
+/** A key's unit: its task id, length first (task ids are ASCII), then the key; as the claim's SQL builds it. */
 function keyUnit(taskId: string, key: string): string {
-  return `key:${JSON.stringify([taskId, key])}`;
+  return `key:${String(taskId.length)}:${taskId}:${key}`;
 }
 
 /** The units a task needs: its named limits and its key (when it has a per-key limit). */

@@ -91,17 +91,37 @@ export class Store {
          RETURNING id
        ), clock AS (
          SELECT ${virtualTimeSql(s)} AS now
+       ), x AS (
+         SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::jsonb[],
+                              ?::text[], ?::int[], ?::boolean[], ?::int[]) WITH ORDINALITY
+           AS x(id, workflow_execution_id, workflow_name, task_id, status, max_attempts, slots, limits,
+                concurrency_key, per_key_limit, per_key_include_deferred, priority, ord)
+         WHERE x.workflow_execution_id IN (SELECT id FROM w)
+       ), keyed AS (
+         SELECT task_id, concurrency_key, count(*)::bigint AS n FROM x
+         WHERE concurrency_key IS NOT NULL GROUP BY task_id, concurrency_key
+       ), moved AS (
+         UPDATE ??.fair_clock SET now = (SELECT now FROM clock)
+         WHERE id = 1 AND now < (SELECT now FROM clock) AND EXISTS (SELECT 1 FROM keyed)
+       ), bumped AS (
+         -- Each key's last tag moves on by its tasks here (see fair-tags.ts); its row stays
+         -- locked to the commit, so two starts of one key take turns and never share a tag.
+         INSERT INTO ??.fair_keys AS f (task_id, concurrency_key, last_tag)
+         SELECT task_id, concurrency_key, (SELECT now FROM clock) + n - 1 FROM keyed
+         ON CONFLICT (task_id, concurrency_key) DO UPDATE
+           SET last_tag = GREATEST(f.last_tag + 1, (SELECT now FROM clock)) + (EXCLUDED.last_tag - (SELECT now FROM clock))
+         RETURNING f.task_id, f.concurrency_key, f.last_tag
        ), t AS (
          INSERT INTO ??.task_executions (id, workflow_execution_id, workflow_name, task_id, status, max_attempts,
            slots, limits, concurrency_key, per_key_limit, per_key_include_deferred, priority, fair_tag)
          SELECT x.id, x.workflow_execution_id, x.workflow_name, x.task_id, x.status, x.max_attempts, x.slots,
            ARRAY(SELECT jsonb_array_elements_text(x.limits)), x.concurrency_key, x.per_key_limit,
-           x.per_key_include_deferred, x.priority, COALESCE(x.fair_tag, (SELECT now FROM clock))
-         FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::jsonb[], ?::text[],
-                     ?::int[], ?::boolean[], ?::int[], ?::bigint[])
-           AS x(id, workflow_execution_id, workflow_name, task_id, status, max_attempts, slots, limits, concurrency_key,
-                per_key_limit, per_key_include_deferred, priority, fair_tag)
-         WHERE x.workflow_execution_id IN (SELECT id FROM w)
+           x.per_key_include_deferred, x.priority,
+           CASE WHEN x.concurrency_key IS NULL THEN (SELECT now FROM clock)
+                ELSE b.last_tag - k.n + row_number() OVER (PARTITION BY x.task_id, x.concurrency_key ORDER BY x.ord) END
+         FROM x
+         LEFT JOIN bumped b ON b.task_id = x.task_id AND b.concurrency_key = x.concurrency_key
+         LEFT JOIN keyed k ON k.task_id = x.task_id AND k.concurrency_key = x.concurrency_key
        ), e AS (
          INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
          SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[]) AS x(workflow_execution_id, task_execution_id, event_type)
@@ -115,7 +135,6 @@ export class Store {
         workflows.map((w) => JSON.stringify(w.input)),
         workflows.map((w) => w.open_tasks),
         workflows.map((w) => w.priority),
-        s,
         tasks.map((t) => t.id),
         tasks.map((t) => t.workflow_execution_id),
         tasks.map((t) => t.workflow_name),
@@ -128,7 +147,9 @@ export class Store {
         tasks.map((t) => t.per_key_limit) as Knex.Value,
         tasks.map((t) => t.per_key_include_deferred),
         tasks.map((t) => t.priority),
-        tasks.map((t) => t.fair_tag) as Knex.Value,
+        s,
+        s,
+        s,
         s,
         events.map((e) => e.workflow_execution_id),
         events.map((e) => e.task_execution_id ?? null) as Knex.Value,
