@@ -221,8 +221,7 @@ async function lockAndCount(
   limits: ReadonlyMap<string, FilledLimit>,
   self: string | null,
 ): Promise<Map<string, number>> {
-  const held = new Map<string, number>();
-  if (units.names.length === 0 && units.keys.length === 0) return held;
+  if (units.names.length === 0 && units.keys.length === 0) return new Map();
   const locks = [
     ...units.names.map((name) => `${schema}:${limitUnit(name)}`),
     ...units.keys.map((k) => `${schema}:${keyUnit(k.task_id, k.key)}`),
