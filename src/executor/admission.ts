@@ -34,6 +34,7 @@ export interface RunNeeds {
 }
 
 const NO_POOLS: readonly LimitPool[] = Object.freeze([]);
+const PLAIN_RUN: RunNeeds = Object.freeze({ weight: 1, pools: NO_POOLS, priority: 0, lane: '', keyed: false });
 
 export class Admission {
   /** Slots free now. */
@@ -69,6 +70,8 @@ export class Admission {
     }
     const key = givenKey === undefined ? keyOf(needs, input) : checkKey(givenKey);
     if (needs.limits.length === 0 && key === null) {
+      // The common run: no object made for it.
+      if (needs.slots === 1 && priority === 0) return PLAIN_RUN;
       return { weight: needs.slots, pools: NO_POOLS, priority, lane: '', keyed: false };
     }
     const pools: LimitPool[] = [];

@@ -79,10 +79,9 @@ export class Store {
     tasks: readonly NewTaskRow[],
     events: readonly EventRow[],
     notifier: string,
-    db: Knex | Knex.Transaction = this.knex,
   ): Promise<void> {
     const s = this.schema;
-    await db.raw(
+    await this.knex.raw(
       `WITH w AS (
          INSERT INTO ??.workflow_executions (id, workflow_name, status, input, open_tasks, priority)
          SELECT id, workflow_name, 'Running', input, open_tasks, priority
