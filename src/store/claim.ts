@@ -37,16 +37,6 @@ export interface ClaimRequest {
 const WINDOW_PER_SLOT = 2;
 const MIN_WINDOW = 8;
 
-/** A Ready row as the claim weighs it. */
-interface Candidate {
-  readonly id: string;
-  readonly task_id: string;
-  readonly slots: number;
-  readonly limits: readonly string[];
-  readonly concurrency_key: string | null;
-  readonly per_key_limit: number | null;
-}
-
 /**
  * Claims Ready tasks whose needs fit: their weights within the free slots, and a unit free of
  * each limit and key they need. In claim order (priority desc, fair tag, id), a task held back
@@ -55,93 +45,26 @@ interface Candidate {
  */
 export async function claimWithinLimits(knex: Knex, schema: string, request: ClaimRequest): Promise<ClaimedTask[]> {
   if (request.freeSlots <= 0 || request.workflowNames.length === 0) return [];
-  return knex.transaction(async (tx) => {
-    // One statement picks the candidates and takes their units' locks (in lock-id order); the
-    // count that follows is a statement of its own, so its snapshot comes after the locks.
-    const candidates = (
-      await tx.raw<{ rows: Candidate[] }>(
-        `WITH candidates AS MATERIALIZED (
-           SELECT t.id, t.task_id, t.slots, t.limits, t.concurrency_key, t.per_key_limit, t.priority, t.fair_tag
-           FROM :schema:.task_executions t
-           WHERE t.status = 'Ready' AND (t.retry_at IS NULL OR t.retry_at <= now())
-             AND t.workflow_name = ANY(:workflowNames) AND t.id <> ALL(CAST(:exclude AS uuid[]))
-             AND EXISTS (SELECT 1 FROM :schema:.runners r
-                         WHERE r.id = :runnerId AND r.lease_expires_at > now() + :leaseMarginMs * interval '1 millisecond')
-           ORDER BY t.priority DESC, t.fair_tag, t.id
-           LIMIT :window
-           FOR UPDATE OF t SKIP LOCKED
-         ), units AS (
-           SELECT DISTINCT hashtextextended(:lockPrefix || u, 0) AS h
-           FROM candidates c, LATERAL (
-             SELECT 'limit:' || l FROM unnest(c.limits) l
-             UNION ALL
-             SELECT 'key:' || length(c.task_id) || ':' || c.task_id || ':' || c.concurrency_key
-             WHERE c.concurrency_key IS NOT NULL AND c.per_key_limit IS NOT NULL
-           ) x(u)
-         ), locked AS (
-           SELECT count(pg_advisory_xact_lock(h)) AS n FROM (SELECT h FROM units ORDER BY h) ordered
-         )
-         SELECT c.id, c.task_id, c.slots, c.limits, c.concurrency_key, c.per_key_limit, (SELECT n FROM locked) AS locks
-         FROM candidates c ORDER BY c.priority DESC, c.fair_tag, c.id`,
-        {
-          schema,
-          workflowNames: [...request.workflowNames],
-          exclude: [...request.exclude],
-          runnerId: request.runnerId,
-          leaseMarginMs: request.leaseMarginMs,
-          window: request.freeSlots * WINDOW_PER_SLOT + MIN_WINDOW,
-          lockPrefix: `${schema}:`,
-        },
-      )
-    ).rows;
-    if (candidates.length === 0) return [];
-    const held = await countHolders(tx, schema, unitsOf(candidates), request.limits, null);
-    const chosen: string[] = [];
-    let free = request.freeSlots;
-    for (const task of candidates) {
-      if (task.slots > request.maxSlots) continue; // never fits here: another runner's
-      const needed = unitNames(task);
-      const full = needed.some((unit) => (held.get(unit) ?? 0) >= maxOf(unit, task, request.limits));
-      if (full) continue;
-      if (task.slots > free) break;
-      free -= task.slots;
-      for (const unit of needed) held.set(unit, (held.get(unit) ?? 0) + 1);
-      chosen.push(task.id);
-      if (free === 0) break;
-    }
-    if (chosen.length === 0) return [];
-    return markClaimed(tx, schema, request.runnerId, chosen);
-  });
-}
-
-/**
- * Marks tasks Running/Active for `runnerId` with a new fencing token, logs `task_started` for
- * each, and returns the claims: the end of every claim, with limits or without.
- */
-export async function markClaimed(
-  db: Knex | Knex.Transaction,
-  schema: string,
-  runnerId: string,
-  ids: readonly string[],
-): Promise<ClaimedTask[]> {
-  const result = await db.raw<{ rows: ClaimedTask[] }>(
-    `WITH claimed AS (
-       UPDATE :schema:.task_executions t
-       SET status = 'Running', sub_status = 'Active', attempt = t.attempt + 1, retry_at = NULL, wants_units = false,
-           claimed_by = :runnerId, claim_token = t.claim_token + 1, started_at = now(), updated_at = now()
-       FROM :schema:.workflow_executions w
-       WHERE t.id = ANY(CAST(:ids AS uuid[])) AND w.id = t.workflow_execution_id
-       RETURNING t.id, t.workflow_execution_id, t.task_id, t.attempt, t.claim_token::text AS claim_token,
-         w.workflow_name, w.input AS workflow_input, t.slots, t.limits, t.concurrency_key, t.per_key_limit,
-         t.per_key_include_deferred
-     ), logged AS (
-       INSERT INTO :schema:.execution_events (workflow_execution_id, task_execution_id, event_type, data)
-       SELECT workflow_execution_id, id, 'task_started', jsonb_build_object('attempt', attempt) FROM claimed
-     )
-     SELECT * FROM claimed ORDER BY id`,
-    { schema, runnerId, ids: [...ids] },
+  // One round trip: the function (migration 007) locks the candidates and their units' advisory
+  // locks, counts the holders in a statement of its own, admits in order and marks the claims.
+  const result = await knex.raw<{ rows: { claimed: ClaimedTask[] }[] }>(
+    `SELECT :schema:.claim_within_limits(:runnerId, :freeSlots, :maxSlots, CAST(:workflowNames AS text[]), CAST(:exclude AS uuid[]),
+       :leaseMarginMs, :window, CAST(:maxes AS jsonb), CAST(:keep AS text[]), :lockPrefix) AS claimed`,
+    {
+      schema,
+      runnerId: request.runnerId,
+      freeSlots: request.freeSlots,
+      maxSlots: request.maxSlots,
+      workflowNames: [...request.workflowNames],
+      exclude: [...request.exclude],
+      leaseMarginMs: request.leaseMarginMs,
+      window: request.freeSlots * WINDOW_PER_SLOT + MIN_WINDOW,
+      maxes: JSON.stringify(Object.fromEntries([...request.limits].map(([name, limit]) => [name, limit.max]))),
+      keep: keptNames(request.limits),
+      lockPrefix: `${schema}:`,
+    },
   );
-  return result.rows;
+  return result.rows[0]?.claimed ?? [];
 }
 
 /**
@@ -195,7 +118,7 @@ interface Units {
   readonly keys: { task_id: string; key: string }[];
 }
 
-type NeedsRow = Pick<Candidate, 'task_id' | 'limits' | 'concurrency_key' | 'per_key_limit'>;
+type NeedsRow = Pick<UnitsClaim, 'task_id' | 'limits' | 'concurrency_key' | 'per_key_limit'>;
 
 /** The named limits and keys (with a limit) these tasks need. */
 function unitsOf(tasks: readonly Pick<NeedsRow, 'task_id' | 'concurrency_key' | 'per_key_limit' | 'limits'>[]): Units {
@@ -219,7 +142,7 @@ async function lockAndCount(
   schema: string,
   units: Units,
   limits: ReadonlyMap<string, FilledLimit>,
-  self: string | null,
+  self: string,
 ): Promise<Map<string, number>> {
   if (units.names.length === 0 && units.keys.length === 0) return new Map();
   const locks = [
@@ -240,31 +163,13 @@ async function countHolders(
   schema: string,
   units: Units,
   limits: ReadonlyMap<string, FilledLimit>,
-  self: string | null,
+  self: string,
 ): Promise<Map<string, number>> {
-  const held = new Map<string, number>();
-  if (units.names.length === 0 && units.keys.length === 0) return held;
-  // Holders per named limit and per key, among the ones asked for. A claim counts the runs that
-  // want their units back as holders (they go first); a run taking its own back does not (`:self`
-  // is left out, and two runs wanting the same unit must not wait for each other: the first to
-  // take the lock gets it).
-  const result = await tx.raw<{ rows: { kind: string; name: string; key: string | null; held: number }[] }>(
-    `SELECT 'limit' AS kind, l AS name, NULL AS key, count(*)::int AS held
-     FROM :schema:.task_executions t CROSS JOIN unnest(t.limits) l
-     WHERE t.status = 'Running' AND t.limits <> '{}' AND t.limits && CAST(:names AS text[])
-       AND l = ANY(CAST(:names AS text[])) AND t.id IS DISTINCT FROM CAST(:self AS uuid)
-       AND (t.sub_status = 'Active' OR (t.wants_units AND :countWanting)
-            OR (t.sub_status = 'Deferred' AND l = ANY(CAST(:keep AS text[]))))
-     GROUP BY l
-     UNION ALL
-     SELECT 'key', t.task_id, t.concurrency_key, count(*)::int
-     FROM :schema:.task_executions t JOIN unnest(CAST(:keyTasks AS text[]), CAST(:keys AS text[])) k(task_id, key)
-       ON t.task_id = k.task_id AND t.concurrency_key = k.key
-     WHERE t.status = 'Running' AND t.concurrency_key IS NOT NULL AND t.per_key_limit IS NOT NULL
-       AND t.id IS DISTINCT FROM CAST(:self AS uuid)
-       AND (t.sub_status = 'Active' OR (t.wants_units AND :countWanting)
-            OR (t.sub_status = 'Deferred' AND t.per_key_include_deferred))
-     GROUP BY t.task_id, t.concurrency_key`,
+  // A run taking its own units back is not counted (`self`), and neither are the other runs that
+  // want theirs back: two such runs must not wait for each other; the first to take the lock wins.
+  const result = await tx.raw<{ rows: { unit: string; held: number }[] }>(
+    `SELECT unit, held FROM :schema:.unit_holders(CAST(:names AS text[]), CAST(:keep AS text[]),
+       CAST(:keyTasks AS text[]), CAST(:keys AS text[]), CAST(:self AS uuid), false)`,
     {
       schema,
       names: units.names,
@@ -272,13 +177,9 @@ async function countHolders(
       keyTasks: units.keys.map((k) => k.task_id),
       keys: units.keys.map((k) => k.key),
       self,
-      countWanting: self === null,
     },
   );
-  for (const row of result.rows) {
-    held.set(row.kind === 'limit' ? limitUnit(row.name) : keyUnit(row.name, row.key ?? ''), row.held);
-  }
-  return held;
+  return new Map(result.rows.map((row) => [row.unit, row.held]));
 }
 
 function keptNames(limits: ReadonlyMap<string, FilledLimit>): string[] {
@@ -292,14 +193,6 @@ function limitUnit(name: string): string {
 /** A key's unit: its task id, length first (task ids are ASCII), then the key; as the claim's SQL builds it. */
 function keyUnit(taskId: string, key: string): string {
   return `key:${String(taskId.length)}:${taskId}:${key}`;
-}
-
-/** The units a task needs: its named limits and its key (when it has a per-key limit). */
-function unitNames(task: NeedsRow): string[] {
-  const units = task.limits.map(limitUnit);
-  if (task.concurrency_key !== null && task.per_key_limit !== null)
-    units.push(keyUnit(task.task_id, task.concurrency_key));
-  return units;
 }
 
 /** The units a run gives up in a wait: those not counting deferred runs. */

@@ -12,6 +12,7 @@ import * as m003 from '../../migrations/003_ready_index_by_id.js';
 import * as m004 from '../../migrations/004_runner_leases.js';
 import * as m005 from '../../migrations/005_signals.js';
 import * as m006 from '../../migrations/006_limits.js';
+import * as m007 from '../../migrations/007_claim_functions.js';
 import { SchemaTooNewError } from '../errors.js';
 
 interface Migration {
@@ -21,7 +22,7 @@ interface Migration {
 }
 
 /** Every migration, in order. Append new ones at the end. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007];
 
 const LOCK_WAIT_MS = 60_000;
 
