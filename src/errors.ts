@@ -36,6 +36,9 @@ export const ErrorCode = {
   WorkflowUnknownDependency: 'SLOTWISE_WORKFLOW_UNKNOWN_DEPENDENCY',
   WorkflowCycle: 'SLOTWISE_WORKFLOW_CYCLE',
   ContextNotStorable: 'SLOTWISE_CONTEXT_NOT_STORABLE',
+  WorkflowCancelled: 'SLOTWISE_WORKFLOW_CANCELLED',
+  WorkflowFailed: 'SLOTWISE_WORKFLOW_FAILED',
+  TaskAbandoned: 'SLOTWISE_TASK_ABANDONED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -299,13 +302,48 @@ export class WorkflowEndedError extends SlotwiseError {
   /** How it ended, e.g. `Completed`. */
   readonly status: string;
 
-  constructor(workflowExecutionId: string, status: string) {
-    super(
-      ErrorCode.WorkflowEnded,
-      `Workflow execution \`${workflowExecutionId}\` has ended (${status}): it takes no signal any more`,
-    );
+  /** @param what What it cannot do now. */
+  constructor(workflowExecutionId: string, status: string, what = 'it takes no signal any more') {
+    super(ErrorCode.WorkflowEnded, `Workflow execution \`${workflowExecutionId}\` has ended (${status}): ${what}`);
     this.workflowExecutionId = workflowExecutionId;
     this.status = status;
+  }
+}
+
+/**
+ * The workflow execution was cancelled (`runner.cancel`): its error, as stored and reported by
+ * `status`/`wait`, and the reason its running tasks see `handle.signal` abort with (in the
+ * process that holds them).
+ */
+export class WorkflowCancelledError extends SlotwiseError {
+  readonly workflowExecutionId: string;
+  /** The `reason` given to `cancel`, if any. */
+  readonly reason: string | null;
+
+  constructor(workflowExecutionId: string, reason: string | null) {
+    super(
+      ErrorCode.WorkflowCancelled,
+      `Workflow execution \`${workflowExecutionId}\` was cancelled${reason === null ? '' : `: ${reason}`}`,
+    );
+    this.workflowExecutionId = workflowExecutionId;
+    this.reason = reason;
+  }
+}
+
+/** Stored as a workflow execution's error when it ended Failed: one of its tasks failed. */
+export class WorkflowFailedError extends SlotwiseError {
+  constructor() {
+    super(ErrorCode.WorkflowFailed, 'a task failed');
+  }
+}
+
+/**
+ * Stored as a task's error when it failed "abandoned": every runner that held it died, more
+ * often than `maxRecoveryAttempts` allows.
+ */
+export class TaskAbandonedError extends SlotwiseError {
+  constructor() {
+    super(ErrorCode.TaskAbandoned, 'abandoned');
   }
 }
 

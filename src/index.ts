@@ -48,7 +48,7 @@ export type { ExecutorLatency, LatencySummary } from './observe/latency.js';
 export type { LimitUsage } from './slots/limit-pool.js';
 export type { KeyUsage } from './executor/admission.js';
 export type { FilledLimit, LimitsOption, LimitSpec, TaskNeeds, TaskNeedsOptions } from './slots/needs.js';
-export type { StartOptions } from './runner/start-needs.js';
+export type { StartOptions, FilledStartOptions } from './runner/start-needs.js';
 export { Semaphore } from './slots/semaphore.js';
 export { SlotToken } from './slots/slot-token.js';
 export { defineTask, type TaskDefinition, type TaskFunction, type TaskOptions } from './task/define-task.js';
@@ -68,6 +68,15 @@ export type { WorkflowResult, TaskResult } from './runner/result.js';
 export type { DatabaseOption } from './store/database.js';
 export type { Logger } from './logger.js';
 export type { TaskStatus, TaskSubStatus, WorkflowStatus, StoredError } from './store/rows.js';
+export {
+  STATES,
+  TaskStates,
+  TaskSubStates,
+  WorkflowStates,
+  TERMINAL_TASK_STATES,
+  TERMINAL_WORKFLOW_STATES,
+} from './store/states.js';
+export type { CancelOptions, CancelResult } from './runner/control-options.js';
 export { defineWorkflow, type Workflow } from './workflow/define-workflow.js';
 export { mergeContext, type JsonValue, type JsonObject, type TaskOutput } from './workflow/context.js';
 export type { TaskWorkflowOptions, FilledTaskWorkflowOptions } from './workflow/options.js';
@@ -106,6 +115,9 @@ export {
   DatabaseUnavailableError,
   WorkflowNotFoundError,
   WorkflowEndedError,
+  WorkflowCancelledError,
+  WorkflowFailedError,
+  TaskAbandonedError,
   RunnerClosedError,
   ClaimLostError,
   OutcomeRefusedError,

@@ -17,7 +17,7 @@
  * on two runners at once unless a process stalls longer than the margin (fencing still keeps
  * the stalled one's writes out).
  */
-import type { HeldClaim, Leases, Orphan } from '../store/leases.js';
+import type { CancelledClaim, HeldClaim, Leases, Orphan } from '../store/leases.js';
 
 export interface LeaseKeeperOptions {
   readonly runnerId: string;
@@ -29,6 +29,8 @@ export interface LeaseKeeperOptions {
   readonly held: () => readonly HeldClaim[];
   /** Claims another runner holds now (the heartbeat found them moved on, or the lease expired). */
   readonly onLost: (ids: readonly string[]) => void;
+  /** Claims lost to a cancel of their workflow execution (reported before `onLost`, which lists them too). */
+  readonly onCancelled: (claims: readonly CancelledClaim[]) => void;
   /** No renewal for `leaseMs - margin`: stop every run, and give its claim back when possible. */
   readonly onLapsed: () => void;
   /** Puts orphaned (or stray) claims back; resolves with how many became Ready. */
@@ -134,6 +136,7 @@ export class LeaseKeeper {
       // Look again just after the earliest other lease ends (a few ms past, so it has surely
       // ended by the database's clock). One already ended is this beat's sweep to handle.
       if (beat.nextExpiryMs !== null && beat.nextExpiryMs > 0) this.#expiryDueMs = beat.nextExpiryMs + EXPIRY_MARGIN_MS;
+      if (beat.cancelled.length > 0) options.onCancelled(beat.cancelled);
       if (beat.lost.length > 0) options.onLost(beat.lost);
       const strays = this.#confirmStrays(beat.strays);
       if (beat.sweepDue || strays.length > 0) this.#sweep(names, strays);

@@ -1,9 +1,10 @@
 /** What `runner.status`, `runner.wait` and `runner.execute` report about a workflow execution. */
+import { isTerminalWorkflowStatus } from '../store/states.js';
 import type { StoredError, TaskRow, TaskStatus, TaskSubStatus, WorkflowRow, WorkflowStatus } from '../store/rows.js';
 
 export interface TaskResult {
   readonly taskId: string;
-  /** `NotStarted → Ready → Running → Completed | Failed | Skipped`. */
+  /** `NotStarted → Ready (or Paused) → Running → Completed | Failed | Skipped | Cancelled` (see `TaskStates`). */
   readonly status: TaskStatus;
   /** While Running: `Active` (holds a slot) or `Deferred` (parked in `deferUntil`, no slot). */
   readonly subStatus: TaskSubStatus | null;
@@ -21,8 +22,10 @@ export interface TaskResult {
 export interface WorkflowResult {
   readonly id: string;
   readonly workflowName: string;
-  /** `Pending → Running → Completed | Failed`. */
+  /** `Running → Completed | Failed | Cancelled` (see `WorkflowStates`). */
   readonly status: WorkflowStatus;
+  /** Whether it is paused (`runner.pause`): it starts no new task until resumed. */
+  readonly paused: boolean;
   /** The input merged with every completed task's output (see `mergeContext`); null until the end. */
   readonly output: Record<string, unknown> | null;
   readonly error: StoredError | null;
@@ -36,6 +39,7 @@ export function toWorkflowResult(workflow: WorkflowRow, tasks: readonly TaskRow[
     id: workflow.id,
     workflowName: workflow.workflow_name,
     status: workflow.status,
+    paused: workflow.paused,
     output: workflow.output,
     error: workflow.error,
     createdAt: workflow.created_at,
@@ -56,7 +60,7 @@ export function toWorkflowResult(workflow: WorkflowRow, tasks: readonly TaskRow[
 }
 
 export function isTerminal(status: WorkflowStatus): boolean {
-  return status === 'Completed' || status === 'Failed';
+  return isTerminalWorkflowStatus(status);
 }
 
 export function storedError(error: unknown): StoredError {

@@ -6,9 +6,12 @@ import {
   InvalidArgumentError,
   RunnerClosedError,
   SlotwiseError,
+  WorkflowCancelledError,
   WorkflowEndedError,
   WorkflowNotFoundError,
 } from '../errors.js';
+import { type ControlResult, ControlStore, parseControlNotice } from '../store/control.js';
+import { type CancelOptions, type CancelResult, checkCancelOptions } from './control-options.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { Executor } from '../executor/executor.js';
 import { checkCloseOptions } from '../executor/options.js';
@@ -22,14 +25,14 @@ import { isTransient } from '../store/transient.js';
 import { assertStorable } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 import { type FilledRunnerOptions, type RunnerOptions, executorOptionsOf, fillRunnerOptions } from './options.js';
-import { type WorkflowResult, isTerminal, toWorkflowResult } from './result.js';
+import { type WorkflowResult, isTerminal, storedError, toWorkflowResult } from './result.js';
 import { Batcher } from './batcher.js';
 import { EndWaiters } from './end-waiters.js';
 import type { RunnerCloseOptions, RunnerEvents } from './events.js';
 import { LeaseKeeper, leaseSafetyMargin } from './lease-keeper.js';
 import { SignalWaits } from './signal-waits.js';
 import { checkSignalName } from '../task/wait-options.js';
-import { Transitions, type WorkflowStart, planExecutions } from './transitions.js';
+import { type StartedExecution, Transitions, type WorkflowStart, planExecutions } from './transitions.js';
 import { type StartOptions, anyNeeds, checkStartOptions, checkWorkflowNeeds } from './start-needs.js';
 import { claimWithinLimits } from '../store/claim.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -69,6 +72,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #leaseKeeper: LeaseKeeper;
   readonly #listener: NotificationListener | null;
   readonly #signals: SignalStore;
+  readonly #control: ControlStore;
   readonly #signalWaits: SignalWaits;
   readonly #transitions: Transitions;
   readonly #executor: Executor;
@@ -80,11 +84,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #claims: ClaimLoop;
   readonly #endWaiters: EndWaiters;
   /** Workflow starts, written in batches (one statement for the starts queued meanwhile). */
-  readonly #starts = new Batcher<WorkflowStart, string>(async (starts) => {
+  readonly #starts = new Batcher<WorkflowStart, StartedExecution>(async (starts) => {
     // Ids are chosen once: a retried write whose first commit was not heard finds them there.
     const plans = planExecutions(starts);
-    await this.#retry(`starting ${String(starts.length)} workflow(s)`, () => this.#transitions.writeExecutions(plans));
-    return plans.map((p) => p.row.id);
+    return this.#retry(`starting ${String(starts.length)} workflow(s)`, () => this.#transitions.writeExecutions(plans));
   }, 256);
   /** Executions started here whose end this runner has not seen yet. */
   readonly #unfinished = new Set<string>();
@@ -108,6 +111,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#endWaiters = new EndWaiters((ids) => this.#store.endedAmong(ids), this.options.pollIntervalMs);
     this.#leases = new Leases(knex, this.options.schema);
     this.#signals = new SignalStore(knex, this.options.schema, !embedded);
+    this.#control = new ControlStore(knex, this.options.schema, !embedded);
     this.#transitions = new Transitions(this.#store, {
       ...this.options,
       notifier: this.runnerId,
@@ -120,6 +124,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       workflowNames: () => [...this.#workflows.keys()],
       held: () => this.#runs.claims(),
       onLost: (ids) => this.#runs.loseClaims(ids),
+      onCancelled: (claims) => {
+        this.#runs.cancelClaims(claims);
+        for (const claim of claims) this.#wake(claim.workflowExecutionId, null);
+      },
       onLapsed: () => this.#runs.releaseAll((id) => new ClaimLostError(id)),
       recover: async (orphans) => {
         const readied = await this.#transitions.recover(orphans, (name) => this.#workflows.get(name));
@@ -225,12 +233,12 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       throw new InvalidArgumentError('workflow', 'a workflow from defineWorkflow()', workflow);
     }
     assertStorable(input, 'input');
-    const priority = checkStartOptions(options);
+    const { priority, idempotencyKey } = checkStartOptions(options);
     checkWorkflowNeeds(workflow, input, this.options.limits, this.options.maxConcurrentTasks);
     await this.#started;
     this.#register(workflow);
-    const id = await this.#starts.add({ workflow, input, priority });
-    this.#unfinished.add(id);
+    const { id, created } = await this.#starts.add({ workflow, input, priority, idempotencyKey });
+    if (created) this.#unfinished.add(id); // (one a key found may have ended, or be another process's)
     this.#claims.pump();
     return id;
   }
@@ -300,6 +308,55 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /**
+   * Cancels the workflow execution `id`, from any process: it ends `Cancelled`, with a
+   * `WorkflowCancelledError` (carrying `reason`) as its error. Its tasks that have not started
+   * are Skipped (`always` trigger rules do not run after a cancel); its running and deferred ones,
+   * in whichever runner holds them, end `Cancelled`: their runs see `handle.signal` abort (with
+   * the `WorkflowCancelledError` in the runner's process, at once here or by `NOTIFY`, else by
+   * the holder's next heartbeat), their slots come back as they stop, and whatever they return
+   * is discarded. `wait(id)` resolves with the Cancelled result.
+   *
+   * Resolves with `cancelled: true` and the result; for an execution that had ended already,
+   * with `cancelled: false` and its result, changing nothing. Rejects with
+   * `WorkflowNotFoundError` for an unknown id, `InvalidArgumentError` for a bad option.
+   */
+  async cancel(id: string, options: CancelOptions = {}): Promise<CancelResult> {
+    const reason = checkCancelOptions(options);
+    const known = await this.#checkControl(id);
+    const error = new WorkflowCancelledError(id, reason);
+    const outcome = known
+      ? await this.#retry(`cancelling workflow execution \`${id}\``, () =>
+          this.#control.cancel(id, { ...storedError(error), reason }, this.runnerId),
+        )
+      : ({ kind: 'not-found' } as const);
+    if (outcome.kind === 'not-found') throw new WorkflowNotFoundError(id);
+    if (outcome.kind === 'done') {
+      this.#runs.cancelExecution(id, error);
+      this.#wake(id, null);
+    }
+    return { cancelled: outcome.kind === 'done', result: await this.status(id) };
+  }
+
+  /**
+   * Pauses the workflow execution `id`, from any process: it starts no new task until
+   * `resume(id)` (its tasks that would be Ready wait as `Paused`); running and deferred tasks go
+   * on and may finish. Pausing a paused execution changes nothing. Resolves with its state
+   * (`paused: true`). Rejects with `WorkflowNotFoundError`, or `WorkflowEndedError` once it has ended.
+   */
+  async pause(id: string): Promise<WorkflowResult> {
+    return this.#pauseOrResume(id, ['pausing', 'paused'], () => this.#control.pause(id));
+  }
+
+  /**
+   * Resumes the paused workflow execution `id`: its `Paused` tasks are Ready again and runners
+   * are woken (`NOTIFY`; others look within their poll interval). Resuming an execution that is
+   * not paused changes nothing. Rejects as `pause` does.
+   */
+  async resume(id: string): Promise<WorkflowResult> {
+    return this.#pauseOrResume(id, ['resuming', 'resumed'], () => this.#control.resume(id, this.runnerId));
+  }
+
+  /**
    * Stops claiming, gives back claims on tasks that have not started, lets running tasks finish
    * and their state land (up to `timeoutMs`; past it, the rest are aborted and their claims
    * given back), then closes.
@@ -313,6 +370,32 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** Checks an execution id given to `cancel`, `pause` or `resume`; false: it cannot name one. */
+  async #checkControl(id: string): Promise<boolean> {
+    if (this.#closing !== null) throw new RunnerClosedError();
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new InvalidArgumentError('id', 'a workflow execution id (a UUID string)', id);
+    }
+    await this.#started;
+    return UUID.test(id);
+  }
+
+  /** `pause` and `resume`: the change, then the state after it. */
+  async #pauseOrResume(
+    id: string,
+    [doing, done]: readonly [string, string],
+    change: () => Promise<ControlResult>,
+  ): Promise<WorkflowResult> {
+    const known = await this.#checkControl(id);
+    const outcome = known
+      ? await this.#retry(`${doing} workflow execution \`${id}\``, change)
+      : ({ kind: 'not-found' } as const);
+    if (outcome.kind === 'not-found') throw new WorkflowNotFoundError(id);
+    if (outcome.kind === 'ended') throw new WorkflowEndedError(id, outcome.status, `it cannot be ${done}`);
+    if (doing === 'resuming') this.#claims.pump();
+    return this.status(id);
   }
 
   async #start(): Promise<void> {
@@ -371,7 +454,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   #listen(knex: Database['knex']): NotificationListener | null {
     const readyChannel = this.#store.channel;
     const signalChannel = this.#signals.channel;
-    if (readyChannel === null || signalChannel === null) return null;
+    const controlChannel = this.#control.channel;
+    if (readyChannel === null || signalChannel === null || controlChannel === null) return null;
     const channels = new Map<string, (payload: string) => void>([
       [readyChannel, (notifier) => notifier !== this.runnerId && this.#claims.pump()],
       [
@@ -379,6 +463,17 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
         (payload) => {
           const notice = parseSignalNotice(payload);
           if (notice !== null && notice.notifier !== this.runnerId) this.#signalWaits.notice(notice);
+        },
+      ],
+      [
+        controlChannel,
+        (payload) => {
+          const notice = parseControlNotice(payload);
+          if (notice === null || notice.notifier === this.runnerId) return;
+          const id = notice.workflowExecutionId;
+          if (notice.kind === 'resume') return this.#claims.pump();
+          this.#runs.cancelExecution(id, new WorkflowCancelledError(id, notice.reason));
+          this.#wake(id, null);
         },
       ],
     ]);

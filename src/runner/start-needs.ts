@@ -18,19 +18,47 @@ export interface StartOptions {
    * of higher-priority work holds lower priorities back.
    */
   readonly priority?: number;
+  /**
+   * Starts the execution at most once per key and workflow name (1 to 256 characters, no NUL):
+   * a start with a key that an execution of the workflow has already returns that execution's
+   * id and starts nothing, even when processes race (a unique index decides). A key is kept as
+   * long as its execution's row: until `prune` deletes it.
+   */
+  readonly idempotencyKey?: string;
 }
 
-const START_OPTIONS = { priority: true } as const satisfies KnownOptions<StartOptions>;
+const START_OPTIONS = { priority: true, idempotencyKey: true } as const satisfies KnownOptions<StartOptions>;
 
-/** The start options, checked; the priority. */
-export function checkStartOptions(options: StartOptions): number {
+/** The start options, checked and filled. */
+export interface FilledStartOptions {
+  readonly priority: number;
+  readonly idempotencyKey: string | null;
+}
+
+const MAX_IDEMPOTENCY_KEY = 256;
+
+/** The start options, checked. */
+export function checkStartOptions(options: StartOptions): FilledStartOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
   rejectUnknownOptions(options, START_OPTIONS, '`runner.start()`');
-  const { priority = 0 } = options;
+  const { priority = 0, idempotencyKey = null } = options;
   if (typeof priority !== 'number' || !Number.isSafeInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) {
     throw new InvalidArgumentError('priority', 'a 32-bit integer', priority);
   }
-  return priority;
+  if (
+    idempotencyKey !== null &&
+    (typeof idempotencyKey !== 'string' ||
+      idempotencyKey.length === 0 ||
+      idempotencyKey.length > MAX_IDEMPOTENCY_KEY ||
+      idempotencyKey.includes('\0'))
+  ) {
+    throw new InvalidArgumentError(
+      'idempotencyKey',
+      `a string of 1 to ${String(MAX_IDEMPOTENCY_KEY)} characters without NUL`,
+      idempotencyKey,
+    );
+  }
+  return { priority, idempotencyKey };
 }
 
 /** Throws if some task of `workflow` could not run on this runner with `input`. */

@@ -4,7 +4,7 @@
  * waits, and its end (an outcome, a claim given back, or a claim lost to another runner).
  */
 import type { EventEmitter } from 'node:events';
-import { ClaimLostError, DatabaseUnavailableError, RunnerClosedError } from '../errors.js';
+import { ClaimLostError, DatabaseUnavailableError, RunnerClosedError, WorkflowCancelledError } from '../errors.js';
 import type { TaskFinishedEvent } from '../executor/events.js';
 import type { Executor } from '../executor/executor.js';
 import type { Logger } from '../logger.js';
@@ -19,17 +19,20 @@ import { taskContext } from './task-context.js';
 import type { Outcome } from './transitions.js';
 import type { FilledLimit } from '../slots/needs.js';
 import { givesUnitsUp, takeUnitsBack } from '../store/claim.js';
+import type { CancelledClaim } from '../store/leases.js';
 
 /**
  * One claimed task being run by this process. Its fate: `own` runs to its outcome; `lost` (the
  * claim is another runner's now) is aborted and its result discarded; `release` (shutting down,
- * or the lease may have lapsed) is aborted and its claim given back, unless it finished first.
+ * or the lease may have lapsed) is aborted and its claim given back, unless it finished first;
+ * `cancelled` (its workflow execution was cancelled) is aborted and writes nothing: the cancel
+ * has ended its row already.
  */
 interface LiveRun {
   readonly claim: ClaimedTask;
   readonly workflow: Workflow;
   readonly abort: AbortController;
-  fate: 'own' | 'lost' | 'release';
+  fate: 'own' | 'lost' | 'release' | 'cancelled';
   /** Sub-state and outcome writes of this run, in order. */
   writes: Promise<void>;
   /** Settles when the run is over and its writes are done (it has left the runs). */
@@ -130,9 +133,35 @@ export class TaskRuns {
   loseClaims(ids: readonly string[]): void {
     for (const id of ids) {
       const live = this.#live.get(id);
-      if (live === undefined || live.fate === 'lost') continue;
+      if (live === undefined || live.fate === 'lost' || live.fate === 'cancelled') continue;
       live.fate = 'lost';
       live.abort.abort(new ClaimLostError(id));
+    }
+  }
+
+  /**
+   * The workflow execution `executionId` was cancelled (its rows say so already): aborts its
+   * runs here with `reason`; their results are discarded and their slots come back as they stop.
+   * Returns how many it aborted.
+   */
+  cancelExecution(executionId: string, reason: Error): number {
+    let aborted = 0;
+    for (const live of this.#live.values()) {
+      if (live.claim.workflow_execution_id !== executionId || live.fate === 'cancelled') continue;
+      live.fate = 'cancelled';
+      live.abort.abort(reason);
+      aborted += 1;
+    }
+    return aborted;
+  }
+
+  /** These claims were lost to cancels (found by a heartbeat): aborts their runs as `cancelExecution` does. */
+  cancelClaims(claims: readonly CancelledClaim[]): void {
+    for (const { id, workflowExecutionId, reason } of claims) {
+      const live = this.#live.get(id);
+      if (live === undefined || live.fate === 'cancelled') continue;
+      live.fate = 'cancelled';
+      live.abort.abort(new WorkflowCancelledError(workflowExecutionId, reason));
     }
   }
 
@@ -215,7 +244,9 @@ export class TaskRuns {
     const { claim } = live;
     const { store, runnerId, retry, signalWaits, outcomes } = this.context;
     try {
-      if (live.fate === 'lost') {
+      if (live.fate === 'cancelled') {
+        // Nothing to write: the cancel ended the task's row and moved its fencing token on.
+      } else if (live.fate === 'lost') {
         this.#emitClaimLost(claim);
       } else if (live.fate === 'release' && !outcome.ok) {
         await retry(`releasing the claim on task \`${claim.task_id}\``, () => store.releaseClaims([claim], runnerId));

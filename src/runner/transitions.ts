@@ -16,6 +16,7 @@
  * not grow with the size of the workflow.
  */
 import type { Knex } from 'knex';
+import { TaskAbandonedError, WorkflowFailedError } from '../errors.js';
 import type { TaskFinishedEvent } from '../executor/events.js';
 import type { ClaimedTask, EventRow, NewTaskRow, SlimTask, TaskStatus } from '../store/rows.js';
 import { assignFairTags } from '../store/fair-tags.js';
@@ -27,7 +28,8 @@ import { assertStorable, mergeContext } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 import { retryDelayMs, shouldRetry } from '../workflow/retry.js';
 import { evaluateTrigger } from '../workflow/trigger.js';
-import { storedError } from './result.js';
+import { isTerminal, storedError } from './result.js';
+import { readyStatus } from '../store/control.js';
 import { needsColumns } from './start-needs.js';
 
 /** A workflow to start, with its input and priority. */
@@ -36,6 +38,14 @@ export interface WorkflowStart {
   readonly input: Record<string, unknown>;
   /** Default: 0. */
   readonly priority?: number;
+  /** Start at most once per key and workflow name (see `StartOptions`). Default: none. */
+  readonly idempotencyKey?: string | null;
+}
+
+/** What a start wrote: the execution's id, and whether this start created it (not a key's earlier start). */
+export interface StartedExecution {
+  readonly id: string;
+  readonly created: boolean;
 }
 
 export type Outcome =
@@ -102,11 +112,9 @@ export class Transitions {
     return Math.max(0, Math.min(...this.#retries) - now);
   }
 
-  /** `planExecutions` then `writeExecutions`, once (not for retrying: see `writeExecutions`). */
+  /** `planExecutions` then `writeExecutions`, once (not for retrying: see `writeExecutions`); the ids. */
   async createExecutions(starts: readonly WorkflowStart[]): Promise<string[]> {
-    const plans = planExecutions(starts);
-    await this.writeExecutions(plans);
-    return plans.map((p) => p.row.id);
+    return (await this.writeExecutions(planExecutions(starts))).map((started) => started.id);
   }
 
   /**
@@ -114,30 +122,45 @@ export class Transitions {
    * says on the input), the others NotStarted. All those without a skipped root go in one
    * statement; one with a skipped root takes a transaction of its own (the skip must reach its
    * dependents). Idempotent, so a write whose commit was not heard can be retried: the ids are
-   * the plan's, and an execution already there is left as it is.
+   * the plan's, and an execution already there is left as it is. A start whose idempotency key
+   * an execution of its workflow has already writes nothing and is given that execution's id.
    */
-  async writeExecutions(plans: readonly ExecutionPlan[]): Promise<void> {
+  async writeExecutions(plans: readonly ExecutionPlan[]): Promise<StartedExecution[]> {
+    const created = new Set<string>();
     const simple = plans.filter((p) => p.skipped.length === 0);
     if (simple.length > 0) {
       // One statement; keyed tasks take their fair tags in it too.
-      await this.#store.insertExecutions(
+      const inserted = await this.#store.insertExecutions(
         simple.map((p) => p.row),
         simple.flatMap((p) => p.tasks),
         simple.flatMap((p) => p.events),
         this.#notifier,
       );
+      for (const id of inserted) created.add(id);
     }
     for (const plan of plans.filter((p) => p.skipped.length > 0)) {
       await this.#store.transaction(async (tx) => {
         if (!(await this.#store.insertWorkflow(tx, { ...plan.row, status: 'Running' }))) return; // written already
+        created.add(plan.row.id);
         await assignFairTags(tx, this.#store.schema, plan.tasks);
         await this.#store.insertTasks(
           tx,
           plan.tasks.map((t) => ({ ...t, ...(t.status === 'Skipped' ? { completed_at: tx.fn.now() } : {}) })),
         );
-        await this.#advance(tx, plan.workflow, plan.row.input, plan.row.id, plan.skipped, plan.events);
+        await this.#advance(tx, plan.workflow, plan.row.input, plan.row.id, false, plan.skipped, plan.events);
       });
     }
+    // Starts not written now: retried writes that had landed (their own ids) or keys started before.
+    const keyed = plans.filter((p) => !created.has(p.row.id) && p.row.idempotency_key !== null);
+    const existing = await this.#store.idsByIdempotencyKey(
+      keyed.map((p) => ({ workflowName: p.row.workflow_name, key: p.row.idempotency_key ?? '' })),
+    );
+    return plans.map(({ row }) => {
+      // Without a key, the id is this start's whether written now or by an earlier try of this write.
+      if (created.has(row.id) || row.idempotency_key === null) return { id: row.id, created: true };
+      const id = existing.get(`${row.workflow_name}\0${row.idempotency_key}`) ?? row.id;
+      return { id, created: id === row.id };
+    });
   }
 
   /**
@@ -186,7 +209,8 @@ export class Transitions {
           status = 'Completed';
         } else if (shouldRetry(task.workflow.retry, error, row.attempt)) {
           const delay = retryDelayMs(task.workflow.retry, row.attempt);
-          const retry = { status: 'Ready' as const, error: storedError(error), retryInMs: delay, ...stats };
+          const paused = workflows.get(claim.workflow_execution_id)?.paused ?? false;
+          const retry = { status: readyStatus(paused), error: storedError(error), retryInMs: delay, ...stats };
           await this.#store.updateTask(tx, row.id, retry, claim.claim_token);
           events.push({ ...base, event_type: 'task_retry_scheduled', data: { attempt: row.attempt, delayMs: delay } });
           this.#retries.add(Date.now() + delay);
@@ -207,7 +231,8 @@ export class Transitions {
       const counts: EndedCount[] = [];
       for (const [executionId, { workflow, list }] of ended) {
         const input = workflows.get(executionId)?.input ?? {};
-        const skipped = await this.#follow(tx, workflow, input, executionId, list, events);
+        const paused = workflows.get(executionId)?.paused ?? false;
+        const skipped = await this.#follow(tx, workflow, input, executionId, paused, list, events);
         const failed = list.filter((e) => e.status === 'Failed').length;
         counts.push({ executionId, workflow, input, ended: list.length + skipped, failed });
       }
@@ -217,8 +242,7 @@ export class Transitions {
         if (lost.has(claim.id)) return 'lost';
         const id = claim.workflow_execution_id;
         const status = workflows.get(id)?.status;
-        const ended =
-          finished.has(id) || (settledAlready.has(claim.id) && (status === 'Completed' || status === 'Failed'));
+        const ended = finished.has(id) || (settledAlready.has(claim.id) && status !== undefined && isTerminal(status));
         return ended ? 'ended' : 'recorded';
       });
     });
@@ -242,19 +266,20 @@ export class Transitions {
         const base = { workflow_execution_id: orphan.workflow_execution_id, task_execution_id: row.id };
         const recoveries = row.recovery_attempts + 1;
         if (recoveries <= this.#maxRecoveryAttempts) {
-          const reset = { status: 'Ready' as const, recovery_attempts: recoveries, retryInMs: null };
+          const reset = { status: readyStatus(locked.paused), recovery_attempts: recoveries, retryInMs: null };
           await this.#store.updateTask(tx, row.id, reset, orphan.claim_token);
           await this.#store.insertEvents(tx, [{ ...base, event_type: 'task_recovered', data: { recoveries } }]);
-          await this.#store.notifyReady(tx, this.#notifier);
+          if (!locked.paused) await this.#store.notifyReady(tx, this.#notifier);
           return 1;
         }
-        const error = { name: 'Error', code: 'SLOTWISE_TASK_ABANDONED', message: 'abandoned' };
+        const error = storedError(new TaskAbandonedError());
         await this.#store.updateTask(tx, row.id, { status: 'Failed', error, completed: true }, orphan.claim_token);
         await this.#advance(
           tx,
           workflow,
           locked.input,
           orphan.workflow_execution_id,
+          locked.paused,
           [{ taskId: row.task_id, status: 'Failed' }],
           [{ ...base, event_type: 'task_abandoned' }],
         );
@@ -270,10 +295,11 @@ export class Transitions {
     workflow: Workflow,
     input: Record<string, unknown>,
     executionId: string,
+    paused: boolean,
     ended: readonly Ended[],
     events: EventRow[],
   ): Promise<boolean> {
-    const skipped = await this.#follow(tx, workflow, input, executionId, ended, events);
+    const skipped = await this.#follow(tx, workflow, input, executionId, paused, ended, events);
     const failed = ended.filter((e) => e.status === 'Failed').length;
     const finished = await this.#countAndFinish(
       tx,
@@ -287,14 +313,15 @@ export class Transitions {
   /**
    * Follows the tasks that just ended (already written in this transaction): each NotStarted
    * dependent whose dependencies are all terminal becomes Ready or Skipped by its trigger
-   * rule, in topological order (so a skip reaches its own dependents in the same pass).
-   * Returns how many it skipped.
+   * rule, in topological order (so a skip reaches its own dependents in the same pass); Paused
+   * instead of Ready while the execution is paused. Returns how many it skipped.
    */
   async #follow(
     tx: Knex.Transaction,
     workflow: Workflow,
     input: Record<string, unknown>,
     executionId: string,
+    paused: boolean,
     ended: readonly Ended[],
     events: EventRow[],
   ): Promise<number> {
@@ -332,8 +359,8 @@ export class Transitions {
         await load(workflow.dependentsOf(task.id));
       }
     }
-    await this.#store.setStatuses(tx, ready, 'Ready');
-    if (ready.length > 0) await this.#store.notifyReady(tx, this.#notifier);
+    await this.#store.setStatuses(tx, ready, readyStatus(paused));
+    if (ready.length > 0 && !paused) await this.#store.notifyReady(tx, this.#notifier);
     await this.#store.setStatuses(tx, skipped, 'Skipped');
     return skipped.length;
   }
@@ -375,7 +402,7 @@ export class Transitions {
         id: executionId,
         status: failed ? ('Failed' as const) : ('Completed' as const),
         output: mergeContext(input, completedOutputs),
-        error: failed ? { name: 'Error', code: 'SLOTWISE_WORKFLOW_FAILED', message: 'a task failed' } : null,
+        error: failed ? storedError(new WorkflowFailedError()) : null,
       };
     });
     await this.#store.finishWorkflows(tx, endings);
@@ -403,10 +430,17 @@ export type ExecutionPlan = ReturnType<typeof planExecution>;
 
 /** Plans executions: their ids are chosen here, once, so that writing them can be retried. */
 export function planExecutions(starts: readonly WorkflowStart[]): ExecutionPlan[] {
-  return starts.map(({ workflow, input, priority }) => planExecution(workflow, input, priority ?? 0));
+  return starts.map(({ workflow, input, priority, idempotencyKey }) =>
+    planExecution(workflow, input, priority ?? 0, idempotencyKey ?? null),
+  );
 }
 
-function planExecution(workflow: Workflow, input: Record<string, unknown>, priority: number) {
+function planExecution(
+  workflow: Workflow,
+  input: Record<string, unknown>,
+  priority: number,
+  idempotencyKey: string | null,
+) {
   const id = newExecutionId();
   const tasks = workflow.tasks.map((task) => {
     const decision =
@@ -436,6 +470,13 @@ function planExecution(workflow: Workflow, input: Record<string, unknown>, prior
   const skipped: Ended[] = tasks
     .filter((t) => t.status === 'Skipped')
     .map((t) => ({ taskId: t.task_id, status: 'Skipped' }));
-  const row = { id, workflow_name: workflow.name, input, open_tasks: workflow.tasks.length, priority };
+  const row = {
+    id,
+    workflow_name: workflow.name,
+    input,
+    open_tasks: workflow.tasks.length,
+    priority,
+    idempotency_key: idempotencyKey,
+  };
   return { workflow, row, tasks, events, skipped };
 }

@@ -26,6 +26,8 @@ export interface Heartbeat {
   readonly renewed: boolean;
   /** Ids of claims the runner believed it held that are no longer its own. */
   readonly lost: string[];
+  /** Those of them whose workflow execution was cancelled (`runner.cancel`), with its reason. */
+  readonly cancelled: CancelledClaim[];
   /**
    * Claims the database gives the runner that it does not believe it holds: a claim still in
    * flight as the beat was sent, or a run whose end could not be written.
@@ -35,6 +37,13 @@ export interface Heartbeat {
   readonly sweepDue: boolean;
   /** Ms until the earliest other runner's lease expires (null: no other runner). */
   readonly nextExpiryMs: number | null;
+}
+
+/** A claim lost to a cancel. */
+export interface CancelledClaim {
+  readonly id: string;
+  readonly workflowExecutionId: string;
+  readonly reason: string | null;
 }
 
 /** Another runner's row: who holds an embedded database. */
@@ -78,6 +87,7 @@ export class Leases {
       rows: {
         renewed: boolean;
         lost: string[];
+        cancelled: CancelledClaim[] | null;
         strays: Orphan[] | null;
         sweep_due: boolean;
         next_expiry_ms: number | null;
@@ -94,6 +104,10 @@ export class Leases {
                WHERE NOT EXISTS (SELECT 1 FROM ??.task_executions t
                                  WHERE t.id = d.id AND t.status = 'Running' AND t.claim_token = d.claim_token)
          )::text[] AS lost,
+         (SELECT json_agg(json_build_object('id', t.id, 'workflowExecutionId', t.workflow_execution_id,
+                                            'reason', w.error->>'reason'))
+          FROM ??.task_executions t JOIN ??.workflow_executions w ON w.id = t.workflow_execution_id
+          WHERE t.id = ANY(?::uuid[]) AND t.status = 'Cancelled') AS cancelled,
          (SELECT json_agg(json_build_object('id', t.id, 'workflow_execution_id', t.workflow_execution_id,
                                             'task_id', t.task_id, 'workflow_name', t.workflow_name,
                                             'claim_token', t.claim_token::text))
@@ -111,6 +125,9 @@ export class Leases {
         held.map((c) => c.claim_token),
         s,
         s,
+        s,
+        held.map((c) => c.id),
+        s,
         runnerId,
         held.map((c) => c.id),
         s,
@@ -123,6 +140,7 @@ export class Leases {
     return {
       renewed: row?.renewed ?? false,
       lost: row?.lost ?? [],
+      cancelled: row?.cancelled ?? [],
       strays: row?.strays ?? [],
       sweepDue: row?.sweep_due ?? false,
       nextExpiryMs: row?.next_expiry_ms ?? null,

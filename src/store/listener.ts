@@ -4,6 +4,7 @@
  * Ready, signals stored). When the connection drops it reconnects with backoff; meanwhile
  * `listening` is false and the runner polls at its fallback interval instead.
  */
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Client as PgClient, Notification } from 'pg';
 
@@ -91,4 +92,16 @@ export class NotificationListener {
     this.#retryTimer.unref();
     this.#retryDelay = Math.min(this.#retryDelay * 2, RECONNECT_MAX_MS);
   }
+}
+
+/**
+ * The `NOTIFY` channel `slotwise_<kind>_<schema>` of one schema (`ready`, `signal`, `control`).
+ * Channel names stop at 63 bytes: a long schema name is hashed (a collision costs another
+ * schema's runners a wasted look, no more).
+ */
+export function channelName(kind: 'ready' | 'signal' | 'control', schema: string): string {
+  const plain = `slotwise_${kind}_${schema}`;
+  return plain.length <= 63
+    ? plain
+    : `slotwise_${kind}_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }

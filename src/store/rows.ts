@@ -2,14 +2,16 @@
  * The rows of the runner's tables as the store reads and writes them (see
  * `docs/reference/database-schema.md`), and the shapes of its writes.
  */
-export type TaskStatus = 'NotStarted' | 'Ready' | 'Running' | 'Completed' | 'Failed' | 'Skipped';
-export type TaskSubStatus = 'Active' | 'Deferred';
-export type WorkflowStatus = 'Pending' | 'Running' | 'Completed' | 'Failed';
+import type { TaskStatus, TaskSubStatus, WorkflowStatus } from './states.js';
+
+export type { TaskStatus, TaskSubStatus, WorkflowStatus };
 
 export interface WorkflowRow {
   readonly id: string;
   readonly workflow_name: string;
   readonly status: WorkflowStatus;
+  /** Paused (`runner.pause`): its tasks that would be Ready wait as `Paused`. */
+  readonly paused: boolean;
   readonly input: Record<string, unknown>;
   readonly output: Record<string, unknown> | null;
   readonly error: StoredError | null;
@@ -47,6 +49,13 @@ export interface TaskNeedsColumns {
   readonly priority: number;
   /** Its place in fair order; null: the virtual time when it is written (a task without a key). */
   fair_tag: number | null;
+}
+
+/** A workflow execution row as a start writes it. */
+export interface NewWorkflowRow extends Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> {
+  readonly open_tasks: number;
+  readonly priority: number;
+  readonly idempotency_key: string | null;
 }
 
 /** A task row as a start writes it. */

@@ -12,9 +12,9 @@
  * When both statements run at once, neither may see the other: the signal is then stored free
  * and announced, and the announcement makes the waiting runner take it.
  */
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { WorkflowStatus } from './rows.js';
+import { channelName } from './listener.js';
 
 /** What became of `insert`: stored, or why not. */
 export type SignalInsert =
@@ -69,7 +69,7 @@ export class SignalStore {
          DELETE FROM ??.signal_waits
          WHERE task_execution_id = (SELECT r.task_execution_id FROM ??.signal_waits r
                                     WHERE r.workflow_execution_id = ? AND r.name = ?
-                                      AND EXISTS (SELECT 1 FROM w WHERE status IN ('Pending', 'Running'))
+                                      AND EXISTS (SELECT 1 FROM w WHERE status = 'Running')
                                       AND NOT EXISTS (SELECT 1 FROM ??.signals t
                                                       WHERE t.task_execution_id = r.task_execution_id
                                                         AND t.name = r.name AND t.ordinal = r.ordinal)
@@ -79,7 +79,7 @@ export class SignalStore {
          INSERT INTO ??.signals (workflow_execution_id, name, payload, task_execution_id, ordinal, delivered_at)
          SELECT w.id, ?, ?::jsonb, waiter.task_execution_id, waiter.ordinal,
                 CASE WHEN waiter.task_execution_id IS NULL THEN NULL ELSE now() END
-         FROM w LEFT JOIN waiter ON true WHERE w.status IN ('Pending', 'Running')
+         FROM w LEFT JOIN waiter ON true WHERE w.status = 'Running'
          RETURNING task_execution_id, ordinal
        )
        SELECT (SELECT status FROM w) AS status, EXISTS (SELECT 1 FROM stored) AS stored,
@@ -228,10 +228,7 @@ export function parseSignalNotice(text: string): SignalNotice | null {
   }
 }
 
-/** The `NOTIFY` channel of one schema's signals (hashed past PostgreSQL's 63 bytes, as `readyChannel`). */
+/** The `NOTIFY` channel of one schema's signals. */
 export function signalChannel(schema: string): string {
-  const plain = `slotwise_signal_${schema}`;
-  return plain.length <= 63
-    ? plain
-    : `slotwise_signal_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+  return channelName('signal', schema);
 }

@@ -3,7 +3,6 @@
  * through knex bindings, against tables in one validated schema. No workflow logic here: the
  * scheduler decides, this module reads and writes.
  */
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
   TaskSubStatus,
@@ -16,8 +15,10 @@ import type {
   EventRow,
   TaskUpdate,
   NewTaskRow,
+  NewWorkflowRow,
 } from './rows.js';
 import { virtualTimeSql } from './fair-tags.js';
+import { channelName } from './listener.js';
 
 export class Store {
   /** The channel `NOTIFY` wakes runners on when tasks become Ready; null: nobody to wake. */
@@ -44,13 +45,11 @@ export class Store {
   }
 
   /** Inserts a workflow execution unless one with its id exists; returns whether it did. */
-  async insertWorkflow(
-    tx: Knex.Transaction,
-    row: Pick<WorkflowRow, 'id' | 'workflow_name' | 'status' | 'input'> & { open_tasks: number; priority: number },
-  ): Promise<boolean> {
+  async insertWorkflow(tx: Knex.Transaction, row: NewWorkflowRow & Pick<WorkflowRow, 'status'>): Promise<boolean> {
+    // Skipped on any conflict: its id (a retried write) or its idempotency key (started before).
     const inserted = await this.#table(tx, 'workflow_executions')
       .insert({ ...row, input: JSON.stringify(row.input) })
-      .onConflict('id')
+      .onConflict()
       .ignore()
       .returning('id');
     return inserted.length > 0;
@@ -72,21 +71,21 @@ export class Store {
    * id exists already is skipped with its tasks and events (a retried write that had landed).
    */
   async insertExecutions(
-    workflows: readonly (Pick<WorkflowRow, 'id' | 'workflow_name' | 'input'> & {
-      open_tasks: number;
-      priority: number;
-    })[],
+    workflows: readonly NewWorkflowRow[],
     tasks: readonly NewTaskRow[],
     events: readonly EventRow[],
     notifier: string,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const s = this.schema;
-    await this.knex.raw(
+    // Returns the ids written: an execution is skipped on a conflict of its id (a retried write
+    // that had landed) or of its idempotency key (started before).
+    const result = await this.knex.raw<{ rows: { inserted: string[] | null }[] }>(
       `WITH w AS (
-         INSERT INTO ??.workflow_executions (id, workflow_name, status, input, open_tasks, priority)
-         SELECT id, workflow_name, 'Running', input, open_tasks, priority
-         FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[], ?::int[]) AS x(id, workflow_name, input, open_tasks, priority)
-         ON CONFLICT (id) DO NOTHING
+         INSERT INTO ??.workflow_executions (id, workflow_name, status, input, open_tasks, priority, idempotency_key)
+         SELECT id, workflow_name, 'Running', input, open_tasks, priority, idempotency_key
+         FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[], ?::int[], ?::text[])
+           AS x(id, workflow_name, input, open_tasks, priority, idempotency_key)
+         ON CONFLICT DO NOTHING
          RETURNING id
        ), clock AS (
          SELECT ${virtualTimeSql(s)} AS now
@@ -126,7 +125,8 @@ export class Store {
          SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[]) AS x(workflow_execution_id, task_execution_id, event_type)
          WHERE x.workflow_execution_id IN (SELECT id FROM w)
        )
-       SELECT pg_notify(?, ?) WHERE ?::boolean`,
+       SELECT (SELECT array_agg(id)::text[] FROM w) AS inserted,
+              (SELECT pg_notify(?, ?) WHERE ?::boolean AND EXISTS (SELECT 1 FROM w)) AS notified`,
       [
         s,
         workflows.map((w) => w.id),
@@ -134,6 +134,7 @@ export class Store {
         workflows.map((w) => JSON.stringify(w.input)),
         workflows.map((w) => w.open_tasks),
         workflows.map((w) => w.priority),
+        workflows.map((w) => w.idempotency_key) as Knex.Value,
         tasks.map((t) => t.id),
         tasks.map((t) => t.workflow_execution_id),
         tasks.map((t) => t.workflow_name),
@@ -158,6 +159,19 @@ export class Store {
         this.channel !== null && tasks.some((t) => t.status === 'Ready'),
       ],
     );
+    return result.rows[0]?.inserted ?? [];
+  }
+
+  /** The executions started with these idempotency keys, by `workflowName NUL key`. */
+  async idsByIdempotencyKey(keys: readonly { workflowName: string; key: string }[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const result = await this.knex.raw<{ rows: { workflow_name: string; idempotency_key: string; id: string }[] }>(
+      `SELECT w.workflow_name, w.idempotency_key, w.id
+       FROM unnest(?::text[], ?::text[]) AS k(workflow_name, idempotency_key)
+       JOIN ??.workflow_executions w ON w.workflow_name = k.workflow_name AND w.idempotency_key = k.idempotency_key`,
+      [keys.map((k) => k.workflowName), keys.map((k) => k.key), this.schema],
+    );
+    return new Map(result.rows.map((r) => [`${r.workflow_name}\0${r.idempotency_key}`, r.id]));
   }
 
   /**
@@ -241,10 +255,10 @@ export class Store {
     tx: Knex.Transaction,
     workflowExecutionId: string,
     taskExecutionId: string,
-  ): Promise<{ input: Record<string, unknown>; task: SlimTask } | undefined> {
+  ): Promise<{ input: Record<string, unknown>; paused: boolean; task: SlimTask } | undefined> {
     const s = this.schema;
-    const result = await tx.raw<{ rows: (SlimTask & { workflow_input: Record<string, unknown> })[] }>(
-      `SELECT w.input AS workflow_input, t.id, t.task_id, t.status, t.attempt, t.claim_token::text AS claim_token, t.recovery_attempts,
+    const result = await tx.raw<{ rows: (SlimTask & { workflow_input: Record<string, unknown>; paused: boolean })[] }>(
+      `SELECT w.input AS workflow_input, w.paused, t.id, t.task_id, t.status, t.attempt, t.claim_token::text AS claim_token, t.recovery_attempts,
               NULL AS output
        FROM ??.workflow_executions w JOIN ??.task_executions t ON t.workflow_execution_id = w.id
        WHERE w.id = ? AND t.id = ?
@@ -252,18 +266,20 @@ export class Store {
       [s, s, workflowExecutionId, taskExecutionId],
     );
     const row = result.rows[0];
-    return row === undefined ? undefined : { input: row.workflow_input, task: row };
+    return row === undefined ? undefined : { input: row.workflow_input, paused: row.paused, task: row };
   }
 
   /** Locks several workflows' rows, in id order (so two batches never deadlock); their inputs and states. */
   async lockWorkflows(
     tx: Knex.Transaction,
     ids: readonly string[],
-  ): Promise<Map<string, { input: Record<string, unknown>; status: WorkflowStatus }>> {
-    const result = await tx.raw<{ rows: { id: string; input: Record<string, unknown>; status: WorkflowStatus }[] }>(
-      `SELECT id, input, status FROM ??.workflow_executions WHERE id = ANY(?) ORDER BY id FOR UPDATE`,
-      [this.schema, [...ids]],
-    );
+  ): Promise<Map<string, { input: Record<string, unknown>; status: WorkflowStatus; paused: boolean }>> {
+    const result = await tx.raw<{
+      rows: { id: string; input: Record<string, unknown>; status: WorkflowStatus; paused: boolean }[];
+    }>(`SELECT id, input, status, paused FROM ??.workflow_executions WHERE id = ANY(?) ORDER BY id FOR UPDATE`, [
+      this.schema,
+      [...ids],
+    ]);
     return new Map(result.rows.map((r) => [r.id, r]));
   }
 
@@ -357,7 +373,11 @@ export class Store {
   }
 
   /** Marks tasks Ready or Skipped in one statement. */
-  async setStatuses(tx: Knex.Transaction, ids: readonly string[], status: 'Ready' | 'Skipped'): Promise<void> {
+  async setStatuses(
+    tx: Knex.Transaction,
+    ids: readonly string[],
+    status: 'Ready' | 'Paused' | 'Skipped',
+  ): Promise<void> {
     if (ids.length === 0) return;
     const values: Record<string, unknown> = { status, sub_status: null, updated_at: this.knex.fn.now() };
     if (status === 'Skipped') values.completed_at = this.knex.fn.now();
@@ -427,23 +447,24 @@ export class Store {
       const result = await tx.raw<{ rows: { id: string }[] }>(
         `WITH released AS (
            UPDATE ??.task_executions t
-           SET status = 'Ready', sub_status = NULL, claimed_by = NULL, attempt = t.attempt - 1, updated_at = now()
-           FROM unnest(?::uuid[], ?::bigint[]) AS d(id, claim_token)
-           WHERE t.id = d.id AND t.status = 'Running' AND t.claim_token = d.claim_token
+           SET status = CASE WHEN w.paused THEN 'Paused' ELSE 'Ready' END, sub_status = NULL, claimed_by = NULL,
+               attempt = t.attempt - 1, updated_at = now()
+           FROM unnest(?::uuid[], ?::bigint[]) AS d(id, claim_token), ??.workflow_executions w
+           WHERE t.id = d.id AND t.status = 'Running' AND t.claim_token = d.claim_token AND w.id = t.workflow_execution_id
            RETURNING t.id, t.workflow_execution_id
          ), logged AS (
            INSERT INTO ??.execution_events (workflow_execution_id, task_execution_id, event_type)
            SELECT workflow_execution_id, id, 'task_released' FROM released
          )
          SELECT id FROM released`,
-        [s, claims.map((c) => c.id), claims.map((c) => c.claim_token), s],
+        [s, claims.map((c) => c.id), claims.map((c) => c.claim_token), s, s],
       );
       if (result.rows.length > 0) await this.notifyReady(tx, notifier);
       return result.rows.map((r) => r.id);
     });
   }
 
-  /** Ends several workflows in one statement (each only if still Pending or Running). */
+  /** Ends several workflows in one statement (each only if still Running: not if it was cancelled). */
   async finishWorkflows(
     tx: Knex.Transaction,
     endings: readonly {
@@ -458,7 +479,7 @@ export class Store {
       `UPDATE ??.workflow_executions w
        SET status = d.status, output = d.output, error = d.error, completed_at = now()
        FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::jsonb[]) AS d(id, status, output, error)
-       WHERE w.id = d.id AND w.status IN ('Pending', 'Running')`,
+       WHERE w.id = d.id AND w.status = 'Running'`,
       [
         this.schema,
         endings.map((e) => e.id),
@@ -473,7 +494,7 @@ export class Store {
   async workflowWithTasks(id: string): Promise<{ workflow: WorkflowRow; tasks: TaskRow[] } | undefined> {
     const s = this.schema;
     const result = await this.knex.raw<{ rows: (WorkflowRow & { tasks: TaskRow[] })[] }>(
-      `SELECT w.id, w.workflow_name, w.status, w.input, w.output, w.error, w.created_at, w.completed_at,
+      `SELECT w.id, w.workflow_name, w.status, w.paused, w.input, w.output, w.error, w.created_at, w.completed_at,
               COALESCE((SELECT json_agg(t ORDER BY t.id) FROM ??.task_executions t
                         WHERE t.workflow_execution_id = w.id), '[]') AS tasks
        FROM ??.workflow_executions w WHERE w.id = ?`,
@@ -492,7 +513,7 @@ export class Store {
   async endedAmong(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     const result = await this.knex.raw<{ rows: { id: string }[] }>(
-      `SELECT id FROM ??.workflow_executions WHERE id = ANY(?) AND status IN ('Completed', 'Failed')`,
+      `SELECT id FROM ??.workflow_executions WHERE id = ANY(?) AND status <> 'Running'`,
       [this.schema, [...ids]],
     );
     const rows = result.rows;
@@ -500,13 +521,7 @@ export class Store {
   }
 }
 
-/**
- * The `NOTIFY` channel of one schema's Ready tasks. Channel names stop at 63 bytes: a long
- * schema name is hashed (a collision costs another schema's runners a wasted look, no more).
- */
+/** The `NOTIFY` channel of one schema's Ready tasks. */
 export function readyChannel(schema: string): string {
-  const plain = `slotwise_ready_${schema}`;
-  return plain.length <= 63
-    ? plain
-    : `slotwise_ready_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+  return channelName('ready', schema);
 }

@@ -3,6 +3,7 @@
  * or Skipped) runs, and when it is Skipped instead. {@link evaluateTrigger} decides from the
  * dependencies' states; the runner applies the decision.
  */
+import type { TaskStatus } from '../store/states.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type JsonObject, type JsonValue, assertStorable, isPlainObject, mergeContext } from './context.js';
 import { ContextNotStorableError } from './errors.js';
@@ -38,8 +39,11 @@ export interface ContextCondition {
   readonly exists?: boolean;
 }
 
-/** A task's state, as the runner stores it. Completed, Failed and Skipped are terminal. */
-export type DependencyStatus = 'NotStarted' | 'Ready' | 'Running' | 'Completed' | 'Failed' | 'Skipped';
+/**
+ * A task's state, as the runner stores it. Completed, Failed and Skipped are terminal here; a
+ * Cancelled one counts as Failed (no rule is decided after a cancel: the cancel skips them all).
+ */
+export type DependencyStatus = TaskStatus;
 
 /** One dependency of the task being decided. */
 export interface DependencyState {
@@ -115,7 +119,7 @@ export function evaluateTrigger(
   let failed = 0;
   for (const { status } of dependencies) {
     if (status === 'Completed') completed++;
-    else if (status === 'Failed') failed++;
+    else if (status === 'Failed' || status === 'Cancelled') failed++;
     else if (status !== 'Skipped') return 'wait';
   }
   const allCompleted = completed === dependencies.length;
