@@ -6,6 +6,8 @@ import { type ExecutorOptions, fillExecutorOptions } from '../executor/options.j
 import { type DatabaseOption, validateSchema } from '../store/database.js';
 import { type FilledLimit, type LimitsOption, checkLimits } from '../slots/needs.js';
 import type { Workflow } from '../workflow/define-workflow.js';
+import type { WorkflowStatus } from '../store/states.js';
+import { type PruneOptions, checkPruneOptions } from './history-options.js';
 
 /** Piscina's thread controls, passed to the runner's executor as they are (see `ExecutorOptions`). */
 export type ThreadControls = Pick<ExecutorOptions, 'resourceLimits' | 'env' | 'argv' | 'execArgv' | 'niceIncrement'>;
@@ -72,6 +74,22 @@ export interface RunnerOptions extends ThreadControls {
    * Default: none; the library writes nothing to the console by itself.
    */
   readonly logger?: Logger;
+  /**
+   * Prunes finished executions periodically (as `runner.prune` does): every `intervalMs`
+   * (default: 60,000), those that ended more than `olderThanMs` ago, in `status` (default: every
+   * terminal state). Runners sharing a database take turns: one at a time prunes. Default: none.
+   */
+  readonly retention?: RetentionOption;
+}
+
+export interface RetentionOption extends PruneOptions {
+  readonly intervalMs?: number;
+}
+
+export interface FilledRetention {
+  readonly olderThanMs: number;
+  readonly statuses: readonly WorkflowStatus[];
+  readonly intervalMs: number;
 }
 
 export interface FilledRunnerOptions extends ThreadControls {
@@ -88,6 +106,7 @@ export interface FilledRunnerOptions extends ThreadControls {
   readonly heartbeatIntervalMs: number;
   readonly leaseMs: number;
   readonly logger: Logger;
+  readonly retention: FilledRetention | null;
 }
 
 const RUNNER_OPTIONS = {
@@ -104,6 +123,7 @@ const RUNNER_OPTIONS = {
   heartbeatIntervalMs: true,
   leaseMs: true,
   logger: true,
+  retention: true,
   resourceLimits: true,
   env: true,
   argv: true,
@@ -129,8 +149,18 @@ export function fillRunnerOptions(options: RunnerOptions): FilledRunnerOptions {
     maxRecoveryAttempts: nonNegativeInteger('maxRecoveryAttempts', options.maxRecoveryAttempts ?? 3),
     poolSize: nonNegativeInteger('poolSize', options.poolSize ?? 10) || 1,
     logger: checkLogger(options.logger),
+    retention: retentionOption(options.retention),
     ...leaseOptions(options),
   };
+}
+
+function retentionOption(retention: RetentionOption | undefined): FilledRetention | null {
+  if (retention === undefined) return null;
+  if (typeof retention !== 'object' || retention === null) {
+    throw new InvalidArgumentError('retention', 'an object: { olderThanMs, intervalMs?, status? }', retention);
+  }
+  const { intervalMs = 60_000, ...prune } = retention;
+  return { ...checkPruneOptions(prune), intervalMs: positive('retention.intervalMs', intervalMs) };
 }
 
 function leaseOptions(options: RunnerOptions): { heartbeatIntervalMs: number; leaseMs: number } {

@@ -12,6 +12,16 @@ import {
 } from '../errors.js';
 import { type ControlResult, ControlStore, parseControlNotice } from '../store/control.js';
 import { type CancelOptions, type CancelResult, checkCancelOptions } from './control-options.js';
+import { PRUNE_BATCH, listExecutions, pruneBatch } from '../store/history.js';
+import type { WorkflowStatus } from '../store/states.js';
+import {
+  type ExecutionPage,
+  type ListOptions,
+  type PruneOptions,
+  checkListOptions,
+  checkPruneOptions,
+  encodeCursor,
+} from './history-options.js';
 import { newExecutionId } from '../executor/execution-id.js';
 import { Executor } from '../executor/executor.js';
 import { checkCloseOptions } from '../executor/options.js';
@@ -93,6 +103,9 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #unfinished = new Set<string>();
   readonly #started: Promise<void>;
   #closing: Promise<void> | null = null;
+  #retentionTimer: NodeJS.Timeout | undefined;
+  /** The retention prune going on, if any: closing waits for it. */
+  #retentionRun: Promise<void> = Promise.resolve();
 
   constructor(options: RunnerOptions = {}) {
     super();
@@ -357,6 +370,31 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /**
+   * Workflow executions, newest first, a page at a time (keyset pagination: `next` is the cursor
+   * of the page after, null on the last). Filters: `status`, `workflow` (its name). Rejects with
+   * `InvalidArgumentError` for a bad option or a cursor that is not a `next` of this method.
+   */
+  async list(options: ListOptions = {}): Promise<ExecutionPage> {
+    const query = checkListOptions(options);
+    await this.#started;
+    const page = await listExecutions(this.#store.knex, this.#store.schema, query);
+    return { executions: page.executions, next: encodeCursor(page.next) };
+  }
+
+  /**
+   * Deletes the executions that ended more than `olderThanMs` ago (in `status`, default every
+   * terminal state) with their tasks, events and signals, in batches of 500, each a short
+   * transaction that skips rows others hold (nothing running is touched). Resolves with how many
+   * executions it deleted.
+   */
+  async prune(options: PruneOptions): Promise<number> {
+    const { olderThanMs, statuses } = checkPruneOptions(options);
+    if (this.#closing !== null) throw new RunnerClosedError();
+    await this.#started;
+    return this.#prune(olderThanMs, statuses, null);
+  }
+
+  /**
    * Stops claiming, gives back claims on tasks that have not started, lets running tasks finish
    * and their state land (up to `timeoutMs`; past it, the rest are aborted and their claims
    * given back), then closes.
@@ -370,6 +408,40 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** Prunes batch after batch until one is not full; `lock`: see `pruneBatch`. */
+  async #prune(olderThanMs: number, statuses: readonly WorkflowStatus[], lock: string | null): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const batch = await this.#retry('pruning finished workflow executions', () =>
+        pruneBatch(this.#store.knex, this.#store.schema, olderThanMs, statuses, lock),
+      );
+      deleted += batch;
+      if (batch < PRUNE_BATCH || this.#closing !== null) return deleted;
+    }
+  }
+
+  /** Periodic retention (the `retention` option): one runner of the database at a time. */
+  #keepRetention(): void {
+    const retention = this.options.retention;
+    if (retention === null) return;
+    const lock = `${this.options.schema}:retention`;
+    const tick = (): void => {
+      if (this.#closing !== null) return;
+      this.#retentionRun = this.#prune(retention.olderThanMs, retention.statuses, lock).then(
+        () => {
+          this.#retentionTimer = setTimeout(tick, retention.intervalMs);
+        },
+        (error: unknown) => {
+          this.options.logger.warn(`slotwise: retention failed: ${(error as Error).message}`, {
+            runnerId: this.runnerId,
+          });
+          this.#retentionTimer = setTimeout(tick, retention.intervalMs);
+        },
+      );
+    };
+    this.#retentionTimer = setTimeout(tick, 0);
   }
 
   /** Checks an execution id given to `cancel`, `pause` or `resume`; false: it cannot name one. */
@@ -415,10 +487,12 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     await this.#retry('taking the runner lease and recovering tasks of dead runners', () => this.#leaseKeeper.start());
     this.#listener?.start();
     this.#claims.pump();
+    this.#keepRetention();
   }
 
   async #shutDown(timeoutMs: number): Promise<void> {
     this.#claims.stop();
+    clearTimeout(this.#retentionTimer);
     this.#endWaiters.pause(); // from now on, only this process's own ends wake callers
     const started = await this.#started.then(
       () => true,
@@ -438,6 +512,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       await this.#claims.running;
     }
     clearTimeout(deadline);
+    clearTimeout(this.#retentionTimer);
+    await this.#retentionRun;
     await this.#leaseKeeper.stop();
     await this.#listener?.close();
     // Others need not wait for this runner's lease to expire: it holds nothing now.
