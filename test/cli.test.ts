@@ -7,6 +7,8 @@ import { expect } from 'chai';
 import { Runner } from '../src/index.js';
 import { backends, dropSchema, freshSchema, TEST_DATABASE_URL, type Backend } from './db.js';
 import { mergeWorkflow } from './fixtures/runner-tasks.js';
+import { gateWorkflow, quickWorkflow } from './fixtures/control-tasks.js';
+import { until } from './helpers.js';
 import { comparisonLines } from '../src/cli/compare.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -120,6 +122,59 @@ describe('slotwise command', function () {
 
     afterEach(async function () {
       if (postgres !== undefined) await dropSchema(postgres.knex(), schema, this.currentTest?.state === 'passed');
+    });
+
+    it('cancel, pause, resume, list and prune operate executions, with --json and exit codes', async () => {
+      const db = ['--database', TEST_DATABASE_URL, '--schema', schema];
+      const runner = new Runner({ database: TEST_DATABASE_URL, schema, threads: 1, maxConcurrentTasks: 1 });
+      try {
+        const done = await runner.execute(quickWorkflow, { n: 1 });
+        const gated = await runner.start(gateWorkflow, {});
+        await until(async () => (await runner.status(gated)).tasks[0]?.status === 'Running');
+        const paused = await slotwise('pause', gated, ...db);
+        expect(paused.code, paused.stderr).to.equal(0);
+        expect(paused.stdout).to.equal(`${gated} paused\n`);
+        expect((await runner.status(gated)).paused).to.equal(true);
+        const listed = await slotwise('list', '--status', 'Running', '--json', ...db);
+        expect(listed.code, listed.stderr).to.equal(0);
+        const page = JSON.parse(listed.stdout) as {
+          executions: { id: string; paused: boolean }[];
+          next: string | null;
+        };
+        expect(page.executions.map((e) => [e.id, e.paused])).to.deep.equal([[gated, true]]);
+        const text = await slotwise('list', '--limit', '1', ...db);
+        expect(text.stdout)
+          .to.contain(gated)
+          .and.to.contain('Running (paused)')
+          .and.to.match(/more: slotwise list --after \S+/);
+        const resumed = await slotwise('resume', gated, '--json', ...db);
+        expect(JSON.parse(resumed.stdout)).to.deep.equal({ id: gated, resumed: true });
+        const cancelled = await slotwise('cancel', gated, '--reason', 'from the command line', ...db);
+        expect(cancelled.code, cancelled.stderr).to.equal(0);
+        expect((await runner.wait(gated)).error?.message).to.contain('from the command line');
+        const again = await slotwise('cancel', done.id, ...db);
+        expect(again.code).to.equal(0);
+        expect(again.stdout).to.contain('had ended already (Completed)');
+        const pauseEnded = await slotwise('pause', done.id, ...db);
+        expect(pauseEnded.code).to.equal(1);
+        expect(pauseEnded.stderr).to.contain('has ended (Completed)');
+        const unknown = await slotwise('cancel', '00000000-0000-7000-8000-000000000000', ...db);
+        expect(unknown.code).to.equal(1);
+        expect(unknown.stderr).to.contain('no workflow execution');
+        const badStatus = await slotwise('list', '--status', 'Nope', ...db);
+        expect(badStatus.code).to.equal(2);
+        expect(badStatus.stderr).to.contain('status');
+        const badAge = await slotwise('prune', '--older-than', 'a week', ...db);
+        expect(badAge.code).to.equal(2);
+        expect(badAge.stderr).to.contain('duration');
+        const kept = await slotwise('prune', '--older-than', '7d', '--json', ...db);
+        expect(JSON.parse(kept.stdout)).to.deep.equal({ pruned: 0 });
+        const pruned = await slotwise('prune', '--older-than', '0s', '--status', 'Completed', ...db);
+        expect(pruned.stdout).to.equal('pruned 1 workflow execution(s)\n');
+        expect((await runner.list()).executions.map((e) => e.id)).to.deep.equal([gated]);
+      } finally {
+        await runner.close();
+      }
     });
 
     it('migrate applies every migration; migrate --status then reports nothing pending', async () => {

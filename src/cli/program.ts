@@ -5,11 +5,21 @@ import { DEFAULT_JSON_DIR, benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
 import { statusCommand } from './status.js';
+import { operateCommand } from './operate.js';
+import { listCommand, parseDuration, pruneCommand } from './history.js';
 import { CliError } from './errors.js';
 import { SUITE_NAMES } from './suites.js';
 
 const DEFAULT_SCHEMA = 'slotwise';
 const DEFAULT_LIMIT = 20;
+
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -66,6 +76,52 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(new Option('--json', 'print one JSON document').conflicts('watch'))
     .option('--watch', 'redraw every second until Ctrl-C')
     .action(action(statusCommand));
+
+  for (const [name, description] of [
+    ['cancel', 'Cancel a workflow execution: its queued tasks are skipped, its running ones aborted.'],
+    ['pause', 'Pause a workflow execution: it starts no new task until resumed.'],
+    ['resume', 'Resume a paused workflow execution.'],
+  ] as const) {
+    const command = program
+      .command(name)
+      .description(description)
+      .argument('<id>', 'the workflow execution id')
+      .addOption(databaseOption())
+      .addOption(schemaOption())
+      .option('--json', 'print one JSON line');
+    if (name === 'cancel') command.option('--reason <text>', 'why: stored with the execution and given to its tasks');
+    command.action(
+      action((id: string, flags: Parameters<typeof operateCommand>[2]) => operateCommand(name, id, flags)),
+    );
+  }
+
+  program
+    .command('list')
+    .description('List workflow executions, newest first, a page at a time.')
+    .addOption(databaseOption())
+    .addOption(schemaOption())
+    .option('--status <status>', 'only executions in this state (Running, Completed, Failed, Cancelled)')
+    .option('--workflow <name>', 'only executions of this workflow')
+    .addOption(
+      new Option('--limit <n>', 'at most this many (up to 1000)').argParser(positiveInteger).default(DEFAULT_LIMIT),
+    )
+    .option('--after <cursor>', 'the page after this cursor (printed at the end of a full page)')
+    .option('--json', 'print one JSON document: { executions, next }')
+    .action(action(listCommand));
+
+  program
+    .command('prune')
+    .description('Delete finished workflow executions (with their tasks, events and signals) older than a duration.')
+    .addOption(databaseOption())
+    .addOption(schemaOption())
+    .addOption(
+      new Option('--older-than <duration>', 'ended longer ago than this: 500ms, 30s, 15m, 12h, 7d')
+        .argParser(duration)
+        .makeOptionMandatory(),
+    )
+    .option('--status <status...>', 'only executions that ended so (Completed, Failed, Cancelled)')
+    .option('--json', 'print one JSON line: { pruned }')
+    .action(action(pruneCommand));
 
   program
     .command('bench')

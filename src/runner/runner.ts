@@ -12,7 +12,7 @@ import {
 } from '../errors.js';
 import { type ControlResult, ControlStore, parseControlNotice } from '../store/control.js';
 import { type CancelOptions, type CancelResult, checkCancelOptions } from './control-options.js';
-import { PRUNE_BATCH, listExecutions, pruneBatch } from '../store/history.js';
+import { listExecutions, pruneAll, pruneBatch } from '../store/history.js';
 import type { WorkflowStatus } from '../store/states.js';
 import {
   type ExecutionPage,
@@ -412,14 +412,14 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
 
   /** Prunes batch after batch until one is not full; `lock`: see `pruneBatch`. */
   async #prune(olderThanMs: number, statuses: readonly WorkflowStatus[], lock: string | null): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const batch = await this.#retry('pruning finished workflow executions', () =>
-        pruneBatch(this.#store.knex, this.#store.schema, olderThanMs, statuses, lock),
-      );
-      deleted += batch;
-      if (batch < PRUNE_BATCH || this.#closing !== null) return deleted;
-    }
+    const { knex, schema } = this.#store;
+    return pruneAll(
+      () =>
+        this.#retry('pruning finished workflow executions', () =>
+          pruneBatch(knex, schema, olderThanMs, statuses, lock),
+        ),
+      () => this.#closing !== null,
+    );
   }
 
   /** Periodic retention (the `retention` option): one runner of the database at a time. */

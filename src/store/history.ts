@@ -126,3 +126,13 @@ export async function pruneBatch(
   );
   return result.rows[0]?.n ?? 0;
 }
+
+/** Runs prune batches until one is not full (or `stopped` says so); how many were deleted in all. */
+export async function pruneAll(batch: () => Promise<number>, stopped: () => boolean = () => false): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const n = await batch();
+    deleted += n;
+    if (n < PRUNE_BATCH || stopped()) return deleted;
+  }
+}
