@@ -63,7 +63,7 @@ export {
 } from './task/wait-options.js';
 export { Runner } from './runner/runner.js';
 export type { RunnerEvents, SubStatusEvent, ClaimLostEvent, RunnerCloseOptions } from './runner/events.js';
-export type { RunnerOptions, FilledRunnerOptions } from './runner/options.js';
+export type { RunnerOptions, FilledRunnerOptions, RetentionOption, FilledRetention } from './runner/options.js';
 export type { WorkflowResult, TaskResult } from './runner/result.js';
 export type { DatabaseOption } from './store/database.js';
 export type { Logger } from './logger.js';
@@ -77,6 +77,8 @@ export {
   TERMINAL_WORKFLOW_STATES,
 } from './store/states.js';
 export type { CancelOptions, CancelResult } from './runner/control-options.js';
+export type { ExecutionPage, ListOptions, PruneOptions } from './runner/history-options.js';
+export type { ExecutionSummary } from './store/history.js';
 export { defineWorkflow, type Workflow } from './workflow/define-workflow.js';
 export { mergeContext, type JsonValue, type JsonObject, type TaskOutput } from './workflow/context.js';
 export type { TaskWorkflowOptions, FilledTaskWorkflowOptions } from './workflow/options.js';
