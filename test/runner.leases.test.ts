@@ -238,7 +238,7 @@ for (const backend of all) {
 async function listening(knex: Knex, schema: string): Promise<boolean> {
   const rows = await knex.raw<{ rows: unknown[] }>(
     `SELECT 1 FROM pg_stat_activity WHERE query = ? AND state = 'idle'`,
-    [`LISTEN "slotwise_signal_${schema}"`],
+    [`LISTEN "slotwise_control_${schema}"`], // the last of its channels
   );
   return rows.rows.length > 0;
 }

@@ -115,6 +115,7 @@ for (const backend of await backends()) {
       const r = createRunner();
       const result = await r.execute(permanentWorkflow, files());
       expect(result.status).to.equal('Failed');
+      expect(result.error).to.include({ code: ErrorCode.WorkflowFailed, name: 'WorkflowFailedError' });
       const byId = Object.fromEntries(result.tasks.map((t) => [t.taskId, t]));
       expect(byId.permanent).to.include({ status: 'Failed', attempts: 1 });
       expect(byId.permanent?.error?.message).to.contain('the input is wrong');
