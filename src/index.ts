@@ -79,6 +79,7 @@ export {
 export type { CancelOptions, CancelResult } from './runner/control-options.js';
 export type { ExecutionPage, ListOptions, PruneOptions } from './runner/history-options.js';
 export type { ExecutionSummary } from './store/history.js';
+export type { ScheduleInfo, ScheduleOptions } from './runner/schedule-options.js';
 export { defineWorkflow, type Workflow } from './workflow/define-workflow.js';
 export { mergeContext, type JsonValue, type JsonObject, type TaskOutput } from './workflow/context.js';
 export type { TaskWorkflowOptions, FilledTaskWorkflowOptions } from './workflow/options.js';

@@ -14,6 +14,16 @@ import { type ControlResult, ControlStore, parseControlNotice } from '../store/c
 import { type CancelOptions, type CancelResult, checkCancelOptions } from './control-options.js';
 import { listExecutions, pruneAll, pruneBatch } from '../store/history.js';
 import type { WorkflowStatus } from '../store/states.js';
+import { ScheduleStore } from '../store/schedules.js';
+import { Scheduler } from './scheduler.js';
+import {
+  type ScheduleInfo,
+  type ScheduleOptions,
+  checkScheduleName,
+  checkScheduleOptions,
+  nextTick,
+  toScheduleInfo,
+} from './schedule-options.js';
 import {
   type ExecutionPage,
   type ListOptions,
@@ -83,6 +93,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #listener: NotificationListener | null;
   readonly #signals: SignalStore;
   readonly #control: ControlStore;
+  readonly #scheduleStore: ScheduleStore;
+  readonly #scheduler: Scheduler;
   readonly #signalWaits: SignalWaits;
   readonly #transitions: Transitions;
   readonly #executor: Executor;
@@ -125,6 +137,14 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#leases = new Leases(knex, this.options.schema);
     this.#signals = new SignalStore(knex, this.options.schema, !embedded);
     this.#control = new ControlStore(knex, this.options.schema, !embedded);
+    this.#scheduleStore = new ScheduleStore(knex, this.options.schema);
+    this.#scheduler = new Scheduler({
+      store: this.#scheduleStore,
+      workflows: this.#workflows,
+      start: (start) => this.#starts.add(start),
+      logger: this.options.logger,
+      runnerId: this.runnerId,
+    });
     this.#transitions = new Transitions(this.#store, {
       ...this.options,
       notifier: this.runnerId,
@@ -395,6 +415,47 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   }
 
   /**
+   * Creates (or replaces) the schedule `name`: `workflow` is started with `input` at every tick
+   * of the cron expression `cron` in `timezone` (default UTC), by whichever runner that knows the
+   * workflow looks first; each tick starts exactly one execution however many runners there are
+   * (its idempotency key is `schedule:<name>:<tick as ISO time>`). Ticks missed while no runner
+   * was up: the latest `maxCatchUp` (default 1) are started when one is back, older ones dropped.
+   * Schedules live in the database. Resolves with the schedule and its next tick. Rejects with
+   * `InvalidArgumentError` for a bad cron expression (quoted in the message), time zone, name or option.
+   */
+  async schedule(name: string, options: ScheduleOptions): Promise<ScheduleInfo> {
+    const schedule = checkScheduleOptions(name, options);
+    if (this.#closing !== null) throw new RunnerClosedError();
+    await this.#started;
+    this.#register(schedule.workflow);
+    const row = await this.#retry(`writing schedule \`${schedule.name}\``, () =>
+      this.#scheduleStore.upsert({
+        name: schedule.name,
+        workflow_name: schedule.workflow.name,
+        cron: schedule.cron,
+        timezone: schedule.timezone,
+        input: schedule.input,
+        max_catch_up: schedule.maxCatchUp,
+        next_run_at: nextTick(schedule.cron, schedule.timezone, new Date()),
+      }),
+    );
+    return toScheduleInfo(row);
+  }
+
+  /** Deletes the schedule `name` (executions it started stay); resolves with whether there was one. */
+  async unschedule(name: string): Promise<boolean> {
+    const checked = checkScheduleName(name);
+    await this.#started;
+    return this.#retry(`deleting schedule \`${checked}\``, () => this.#scheduleStore.remove(checked));
+  }
+
+  /** Every schedule in the database, by name, with its next tick. */
+  async schedules(): Promise<ScheduleInfo[]> {
+    await this.#started;
+    return (await this.#scheduleStore.all()).map(toScheduleInfo);
+  }
+
+  /**
    * Stops claiming, gives back claims on tasks that have not started, lets running tasks finish
    * and their state land (up to `timeoutMs`; past it, the rest are aborted and their claims
    * given back), then closes.
@@ -488,10 +549,12 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     this.#listener?.start();
     this.#claims.pump();
     this.#keepRetention();
+    this.#scheduler.start();
   }
 
   async #shutDown(timeoutMs: number): Promise<void> {
     this.#claims.stop();
+    await this.#scheduler.stop();
     clearTimeout(this.#retentionTimer);
     this.#endWaiters.pause(); // from now on, only this process's own ends wake callers
     const started = await this.#started.then(
