@@ -172,6 +172,14 @@ describe('slotwise command', function () {
         const pruned = await slotwise('prune', '--older-than', '0s', '--status', 'Completed', ...db);
         expect(pruned.stdout).to.equal('pruned 1 workflow execution(s)\n');
         expect((await runner.list()).executions.map((e) => e.id)).to.deep.equal([gated]);
+        await runner.schedule('nightly', { workflow: quickWorkflow, cron: '0 3 * * *', timezone: 'Europe/Paris' });
+        const schedules = await slotwise('schedules', ...db);
+        expect(schedules.code, schedules.stderr).to.equal(0);
+        expect(schedules.stdout).to.match(/^nightly\s+quick\s+0 3 \* \* \* \(Europe\/Paris\)\s+next 20/);
+        const json = JSON.parse((await slotwise('schedules', '--json', ...db)).stdout) as {
+          schedules: { name: string }[];
+        };
+        expect(json.schedules.map((s) => s.name)).to.deep.equal(['nightly']);
       } finally {
         await runner.close();
       }

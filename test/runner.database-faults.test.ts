@@ -131,9 +131,12 @@ const MOMENTS = [
     const files = input();
     writeFileSync(files.flagFile, 'go');
     // The one statement that inserts executions, their tasks and events.
-    const cut = faults().cutOn('workflow_executions (id, workflow_name, status, input, open_tasks, priority, idempotency_key)', {
-      when: 'answered',
-    });
+    const cut = faults().cutOn(
+      'workflow_executions (id, workflow_name, status, input, open_tasks, priority, idempotency_key)',
+      {
+        when: 'answered',
+      },
+    );
     const result = await r.execute(faultDiamond, files);
     await cut;
     expect(result.status).to.equal('Completed');

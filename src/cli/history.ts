@@ -1,9 +1,12 @@
-// `slotwise list` (executions newest first, a page at a time) and `slotwise prune` (delete
-// finished executions older than a duration), as `runner.list` and `runner.prune` do.
+// `slotwise list` (executions newest first, a page at a time), `slotwise prune` (delete
+// finished executions older than a duration) and `slotwise schedules`, as `runner.list`,
+// `runner.prune` and `runner.schedules` do.
 import { SlotwiseError } from '../errors.js';
 import { checkListOptions, checkPruneOptions, encodeCursor } from '../runner/history-options.js';
 import { listExecutions, pruneAll, pruneBatch } from '../store/history.js';
 import type { WorkflowStatus } from '../store/states.js';
+import { ScheduleStore } from '../store/schedules.js';
+import { toScheduleInfo } from '../runner/schedule-options.js';
 import { type DatabaseFlags, openFromFlags } from './database.js';
 import { CliError } from './errors.js';
 
@@ -87,6 +90,33 @@ export async function pruneCommand(flags: PruneFlags): Promise<void> {
     process.stdout.write(
       flags.json === true ? `${JSON.stringify({ pruned })}\n` : `pruned ${String(pruned)} workflow execution(s)\n`,
     );
+  } finally {
+    await database.close();
+  }
+}
+
+export interface SchedulesFlags extends DatabaseFlags {
+  readonly json?: boolean;
+}
+
+export async function schedulesCommand(flags: SchedulesFlags): Promise<void> {
+  const { database, schema } = await openFromFlags(flags, 'schedules');
+  try {
+    const schedules = (await new ScheduleStore(database.knex, schema).all()).map(toScheduleInfo);
+    if (flags.json === true) {
+      process.stdout.write(`${JSON.stringify({ schedules }, null, 2)}\n`);
+      return;
+    }
+    const lines = schedules.map((s) =>
+      [
+        s.name.padEnd(20),
+        s.workflowName.padEnd(20),
+        `${s.cron} (${s.timezone})`.padEnd(28),
+        `next ${s.nextRunAt.toISOString()}`,
+        `last ${s.lastRunAt?.toISOString() ?? '-'}`,
+      ].join('  '),
+    );
+    process.stdout.write(`${(lines.length === 0 ? ['no schedules'] : lines).join('\n')}\n`);
   } finally {
     await database.close();
   }

@@ -1,5 +1,6 @@
 // `slotwise cancel|pause|resume <id>`: operates one workflow execution in a schema, as
 // `runner.cancel/pause/resume` do (the runners holding its tasks are told by NOTIFY).
+import { isUuid } from '../executor/execution-id.js';
 import { WorkflowCancelledError } from '../errors.js';
 import { storedError } from '../runner/result.js';
 import { ControlStore, type ControlResult } from '../store/control.js';
@@ -11,7 +12,6 @@ export interface OperateFlags extends DatabaseFlags {
   readonly json?: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DONE = { cancel: 'cancelled', pause: 'paused', resume: 'resumed' } as const;
 
 export async function operateCommand(
@@ -24,7 +24,7 @@ export async function operateCommand(
     const control = new ControlStore(database.knex, schema, true);
     const notifier = `slotwise-${command}`;
     let outcome: ControlResult = { kind: 'not-found' };
-    if (UUID.test(id)) {
+    if (isUuid(id)) {
       if (command === 'cancel') {
         const reason = flags.reason ?? null;
         const error = new WorkflowCancelledError(id, reason);

@@ -6,7 +6,7 @@ import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
 import { statusCommand } from './status.js';
 import { operateCommand } from './operate.js';
-import { listCommand, parseDuration, pruneCommand } from './history.js';
+import { listCommand, parseDuration, pruneCommand, schedulesCommand } from './history.js';
 import { CliError } from './errors.js';
 import { SUITE_NAMES } from './suites.js';
 
@@ -122,6 +122,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--status <status...>', 'only executions that ended so (Completed, Failed, Cancelled)')
     .option('--json', 'print one JSON line: { pruned }')
     .action(action(pruneCommand));
+
+  program
+    .command('schedules')
+    .description('List the cron schedules in a schema, with their next and last ticks.')
+    .addOption(databaseOption())
+    .addOption(schemaOption())
+    .option('--json', 'print one JSON document: { schedules }')
+    .action(action(schedulesCommand));
 
   program
     .command('bench')

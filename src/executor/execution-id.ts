@@ -43,3 +43,10 @@ export function newExecutionId(): string {
   }
   return uuidv7({ random, msecs: lastMs, seq: sequence });
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `id` has the shape of an execution id (a UUID): one that has not can name no row. */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}

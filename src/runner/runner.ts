@@ -10,29 +10,14 @@ import {
   WorkflowEndedError,
   WorkflowNotFoundError,
 } from '../errors.js';
-import { type ControlResult, ControlStore, parseControlNotice } from '../store/control.js';
-import { type CancelOptions, type CancelResult, checkCancelOptions } from './control-options.js';
-import { listExecutions, pruneAll, pruneBatch } from '../store/history.js';
-import type { WorkflowStatus } from '../store/states.js';
+import { ControlStore, parseControlNotice } from '../store/control.js';
+import type { CancelOptions, CancelResult } from './control-options.js';
 import { ScheduleStore } from '../store/schedules.js';
 import { Scheduler } from './scheduler.js';
-import {
-  type ScheduleInfo,
-  type ScheduleOptions,
-  checkScheduleName,
-  checkScheduleOptions,
-  nextTick,
-  toScheduleInfo,
-} from './schedule-options.js';
-import {
-  type ExecutionPage,
-  type ListOptions,
-  type PruneOptions,
-  checkListOptions,
-  checkPruneOptions,
-  encodeCursor,
-} from './history-options.js';
-import { newExecutionId } from '../executor/execution-id.js';
+import type { ScheduleInfo, ScheduleOptions } from './schedule-options.js';
+import type { ExecutionPage, ListOptions, PruneOptions } from './history-options.js';
+import { Operations } from './operations.js';
+import { isUuid, newExecutionId } from '../executor/execution-id.js';
 import { Executor } from '../executor/executor.js';
 import { checkCloseOptions } from '../executor/options.js';
 import { type Database, openDatabase } from '../store/database.js';
@@ -45,7 +30,7 @@ import { isTransient } from '../store/transient.js';
 import { assertStorable } from '../workflow/context.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 import { type FilledRunnerOptions, type RunnerOptions, executorOptionsOf, fillRunnerOptions } from './options.js';
-import { type WorkflowResult, isTerminal, storedError, toWorkflowResult } from './result.js';
+import { type WorkflowResult, isTerminal, toWorkflowResult } from './result.js';
 import { Batcher } from './batcher.js';
 import { EndWaiters } from './end-waiters.js';
 import type { RunnerCloseOptions, RunnerEvents } from './events.js';
@@ -59,8 +44,6 @@ import { ClaimLoop } from './claim-loop.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import { type Retry, retrying } from './retry.js';
 import { TaskRuns } from './task-runs.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * How long the executor's close waits, twice (for the runs, then for their cancellations),
@@ -95,6 +78,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #control: ControlStore;
   readonly #scheduleStore: ScheduleStore;
   readonly #scheduler: Scheduler;
+  readonly #operations: Operations;
   readonly #signalWaits: SignalWaits;
   readonly #transitions: Transitions;
   readonly #executor: Executor;
@@ -115,9 +99,6 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
   readonly #unfinished = new Set<string>();
   readonly #started: Promise<void>;
   #closing: Promise<void> | null = null;
-  #retentionTimer: NodeJS.Timeout | undefined;
-  /** The retention prune going on, if any: closing waits for it. */
-  #retentionRun: Promise<void> = Promise.resolve();
 
   constructor(options: RunnerOptions = {}) {
     super();
@@ -230,6 +211,24 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       reportWriteFailure: (error) => this.#reportWriteFailure(error),
       closing: () => this.#closing !== null,
     });
+    this.#operations = new Operations({
+      options: this.options,
+      runnerId: this.runnerId,
+      knex,
+      schema: this.options.schema,
+      control: this.#control,
+      schedules: this.#scheduleStore,
+      retry: this.#retry,
+      ready: () => this.#started,
+      closing: () => this.#closing !== null,
+      status: (id) => this.status(id),
+      register: (workflow) => this.#register(workflow),
+      cancelled: (id, error) => {
+        this.#runs.cancelExecution(id, error);
+        this.#wake(id, null);
+      },
+      resumed: () => this.#claims.pump(),
+    });
     // Whatever stops the start (a refused login, a database that does not exist, a bad port)
     // reaches the caller as a typed error; slotwise's own errors as they are.
     this.#started = this.#start().catch((error: unknown) => {
@@ -324,7 +323,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     checkSignalName(name);
     if (payload !== undefined) assertStorable(payload, 'payload');
     await this.#started;
-    if (!UUID.test(id)) throw new WorkflowNotFoundError(id);
+    if (!isUuid(id)) throw new WorkflowNotFoundError(id);
     const store = (): Promise<SignalInsert> =>
       this.#retry(`storing signal \`${name}\` for workflow execution \`${id}\``, () =>
         this.#signals.insert(id, name, payload, this.runnerId),
@@ -353,21 +352,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    * with `cancelled: false` and its result, changing nothing. Rejects with
    * `WorkflowNotFoundError` for an unknown id, `InvalidArgumentError` for a bad option.
    */
-  async cancel(id: string, options: CancelOptions = {}): Promise<CancelResult> {
-    const reason = checkCancelOptions(options);
-    const known = await this.#checkControl(id);
-    const error = new WorkflowCancelledError(id, reason);
-    const outcome = known
-      ? await this.#retry(`cancelling workflow execution \`${id}\``, () =>
-          this.#control.cancel(id, { ...storedError(error), reason }, this.runnerId),
-        )
-      : ({ kind: 'not-found' } as const);
-    if (outcome.kind === 'not-found') throw new WorkflowNotFoundError(id);
-    if (outcome.kind === 'done') {
-      this.#runs.cancelExecution(id, error);
-      this.#wake(id, null);
-    }
-    return { cancelled: outcome.kind === 'done', result: await this.status(id) };
+  cancel(id: string, options: CancelOptions = {}): Promise<CancelResult> {
+    return this.#operations.cancel(id, options);
   }
 
   /**
@@ -376,8 +362,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    * on and may finish. Pausing a paused execution changes nothing. Resolves with its state
    * (`paused: true`). Rejects with `WorkflowNotFoundError`, or `WorkflowEndedError` once it has ended.
    */
-  async pause(id: string): Promise<WorkflowResult> {
-    return this.#pauseOrResume(id, ['pausing', 'paused'], () => this.#control.pause(id));
+  pause(id: string): Promise<WorkflowResult> {
+    return this.#operations.pause(id);
   }
 
   /**
@@ -385,8 +371,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    * are woken (`NOTIFY`; others look within their poll interval). Resuming an execution that is
    * not paused changes nothing. Rejects as `pause` does.
    */
-  async resume(id: string): Promise<WorkflowResult> {
-    return this.#pauseOrResume(id, ['resuming', 'resumed'], () => this.#control.resume(id, this.runnerId));
+  resume(id: string): Promise<WorkflowResult> {
+    return this.#operations.resume(id);
   }
 
   /**
@@ -394,11 +380,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    * of the page after, null on the last). Filters: `status`, `workflow` (its name). Rejects with
    * `InvalidArgumentError` for a bad option or a cursor that is not a `next` of this method.
    */
-  async list(options: ListOptions = {}): Promise<ExecutionPage> {
-    const query = checkListOptions(options);
-    await this.#started;
-    const page = await listExecutions(this.#store.knex, this.#store.schema, query);
-    return { executions: page.executions, next: encodeCursor(page.next) };
+  list(options: ListOptions = {}): Promise<ExecutionPage> {
+    return this.#operations.list(options);
   }
 
   /**
@@ -407,11 +390,8 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    * transaction that skips rows others hold (nothing running is touched). Resolves with how many
    * executions it deleted.
    */
-  async prune(options: PruneOptions): Promise<number> {
-    const { olderThanMs, statuses } = checkPruneOptions(options);
-    if (this.#closing !== null) throw new RunnerClosedError();
-    await this.#started;
-    return this.#prune(olderThanMs, statuses, null);
+  prune(options: PruneOptions): Promise<number> {
+    return this.#operations.prune(options);
   }
 
   /**
@@ -423,36 +403,18 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    * Schedules live in the database. Resolves with the schedule and its next tick. Rejects with
    * `InvalidArgumentError` for a bad cron expression (quoted in the message), time zone, name or option.
    */
-  async schedule(name: string, options: ScheduleOptions): Promise<ScheduleInfo> {
-    const schedule = checkScheduleOptions(name, options);
-    if (this.#closing !== null) throw new RunnerClosedError();
-    await this.#started;
-    this.#register(schedule.workflow);
-    const row = await this.#retry(`writing schedule \`${schedule.name}\``, () =>
-      this.#scheduleStore.upsert({
-        name: schedule.name,
-        workflow_name: schedule.workflow.name,
-        cron: schedule.cron,
-        timezone: schedule.timezone,
-        input: schedule.input,
-        max_catch_up: schedule.maxCatchUp,
-        next_run_at: nextTick(schedule.cron, schedule.timezone, new Date()),
-      }),
-    );
-    return toScheduleInfo(row);
+  schedule(name: string, options: ScheduleOptions): Promise<ScheduleInfo> {
+    return this.#operations.schedule(name, options);
   }
 
   /** Deletes the schedule `name` (executions it started stay); resolves with whether there was one. */
-  async unschedule(name: string): Promise<boolean> {
-    const checked = checkScheduleName(name);
-    await this.#started;
-    return this.#retry(`deleting schedule \`${checked}\``, () => this.#scheduleStore.remove(checked));
+  unschedule(name: string): Promise<boolean> {
+    return this.#operations.unschedule(name);
   }
 
   /** Every schedule in the database, by name, with its next tick. */
-  async schedules(): Promise<ScheduleInfo[]> {
-    await this.#started;
-    return (await this.#scheduleStore.all()).map(toScheduleInfo);
+  schedules(): Promise<ScheduleInfo[]> {
+    return this.#operations.schedules();
   }
 
   /**
@@ -469,66 +431,6 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  /** Prunes batch after batch until one is not full; `lock`: see `pruneBatch`. */
-  async #prune(olderThanMs: number, statuses: readonly WorkflowStatus[], lock: string | null): Promise<number> {
-    const { knex, schema } = this.#store;
-    return pruneAll(
-      () =>
-        this.#retry('pruning finished workflow executions', () =>
-          pruneBatch(knex, schema, olderThanMs, statuses, lock),
-        ),
-      () => this.#closing !== null,
-    );
-  }
-
-  /** Periodic retention (the `retention` option): one runner of the database at a time. */
-  #keepRetention(): void {
-    const retention = this.options.retention;
-    if (retention === null) return;
-    const lock = `${this.options.schema}:retention`;
-    const tick = (): void => {
-      if (this.#closing !== null) return;
-      this.#retentionRun = this.#prune(retention.olderThanMs, retention.statuses, lock).then(
-        () => {
-          this.#retentionTimer = setTimeout(tick, retention.intervalMs);
-        },
-        (error: unknown) => {
-          this.options.logger.warn(`slotwise: retention failed: ${(error as Error).message}`, {
-            runnerId: this.runnerId,
-          });
-          this.#retentionTimer = setTimeout(tick, retention.intervalMs);
-        },
-      );
-    };
-    this.#retentionTimer = setTimeout(tick, 0);
-  }
-
-  /** Checks an execution id given to `cancel`, `pause` or `resume`; false: it cannot name one. */
-  async #checkControl(id: string): Promise<boolean> {
-    if (this.#closing !== null) throw new RunnerClosedError();
-    if (typeof id !== 'string' || id.length === 0) {
-      throw new InvalidArgumentError('id', 'a workflow execution id (a UUID string)', id);
-    }
-    await this.#started;
-    return UUID.test(id);
-  }
-
-  /** `pause` and `resume`: the change, then the state after it. */
-  async #pauseOrResume(
-    id: string,
-    [doing, done]: readonly [string, string],
-    change: () => Promise<ControlResult>,
-  ): Promise<WorkflowResult> {
-    const known = await this.#checkControl(id);
-    const outcome = known
-      ? await this.#retry(`${doing} workflow execution \`${id}\``, change)
-      : ({ kind: 'not-found' } as const);
-    if (outcome.kind === 'not-found') throw new WorkflowNotFoundError(id);
-    if (outcome.kind === 'ended') throw new WorkflowEndedError(id, outcome.status, `it cannot be ${done}`);
-    if (doing === 'resuming') this.#claims.pump();
-    return this.status(id);
   }
 
   async #start(): Promise<void> {
@@ -548,14 +450,13 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     await this.#retry('taking the runner lease and recovering tasks of dead runners', () => this.#leaseKeeper.start());
     this.#listener?.start();
     this.#claims.pump();
-    this.#keepRetention();
+    this.#operations.startRetention();
     this.#scheduler.start();
   }
 
   async #shutDown(timeoutMs: number): Promise<void> {
     this.#claims.stop();
     await this.#scheduler.stop();
-    clearTimeout(this.#retentionTimer);
     this.#endWaiters.pause(); // from now on, only this process's own ends wake callers
     const started = await this.#started.then(
       () => true,
@@ -575,8 +476,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       await this.#claims.running;
     }
     clearTimeout(deadline);
-    clearTimeout(this.#retentionTimer);
-    await this.#retentionRun;
+    await this.#operations.stop();
     await this.#leaseKeeper.stop();
     await this.#listener?.close();
     // Others need not wait for this runner's lease to expire: it holds nothing now.
