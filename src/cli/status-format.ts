@@ -1,6 +1,6 @@
 // The text of `slotwise status`: one header line per workflow execution, then its tasks as an aligned table.
 import type { UnitUsage } from '../store/limit-usage.js';
-import type { TaskRow, WorkflowRow } from './status-query.js';
+import type { TaskStatusLine, WorkflowStatusReport } from './status-query.js';
 
 const HEADER = ['task', 'state', 'sub-state', 'attempts', 'deferrals', 'deferred', 'claimed by'];
 
@@ -8,7 +8,7 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-function cells(task: TaskRow): string[] {
+function cells(task: TaskStatusLine): string[] {
   const deferred =
     task.deferredNowMs === null ? seconds(task.deferredMs) : `${seconds(task.deferredMs + task.deferredNowMs)} (now)`;
   return [
@@ -52,14 +52,14 @@ function limitLines(usage: readonly UnitUsage[]): string[] {
 export function formatStatus(
   schema: string,
   shown: string,
-  workflows: readonly WorkflowRow[],
+  workflows: readonly WorkflowStatusReport[],
   usage: readonly UnitUsage[] = [],
 ): string {
   const lines = [`${shown} schema ${schema}: ${String(workflows.length)} workflow execution(s), newest first`];
   lines.push(...limitLines(usage));
   for (const w of workflows) {
     const ended = w.completedAt === null ? '' : `, ended ${w.completedAt}`;
-    lines.push('', `${w.name}  ${w.id}  ${w.status}  (created ${w.createdAt}${ended})`);
+    lines.push('', `${w.name}  ${w.id}  ${w.status}${w.paused ? ' (paused)' : ''}  (created ${w.createdAt}${ended})`);
     lines.push(...(w.tasks.length === 0 ? ['  (no tasks)'] : table(w.tasks.map(cells))));
   }
   return `${lines.join('\n')}\n`;

@@ -2,7 +2,7 @@
 // with plain SQL on the tables of migrations/ (see docs/reference/database-schema.md).
 import type { Knex } from 'knex';
 
-export interface TaskRow {
+export interface TaskStatusLine {
   readonly taskId: string;
   readonly status: string;
   /** Active or Deferred while Running, else null. */
@@ -20,13 +20,15 @@ export interface TaskRow {
   readonly completedAt: string | null;
 }
 
-export interface WorkflowRow {
+export interface WorkflowStatusReport {
   readonly id: string;
   readonly name: string;
   readonly status: string;
+  /** Paused (`runner.pause`, `slotwise pause`): it starts no new task. */
+  readonly paused: boolean;
   readonly createdAt: string;
   readonly completedAt: string | null;
-  readonly tasks: TaskRow[];
+  readonly tasks: TaskStatusLine[];
 }
 
 export interface StatusQuery {
@@ -44,14 +46,21 @@ const iso = (value: Date | string | null): string | null =>
   value === null ? null : value instanceof Date ? value.toISOString() : value;
 
 /** The newest `limit` workflow executions (or the one asked for), newest first, each with its tasks. */
-export async function readStatus(knex: Knex, query: StatusQuery): Promise<WorkflowRow[]> {
+export async function readStatus(knex: Knex, query: StatusQuery): Promise<WorkflowStatusReport[]> {
   const { schema } = query;
   const { rows: workflows } = await knex.raw<{
-    rows: { id: string; workflow_name: string; status: string; created_at: Date; completed_at: Date | null }[];
+    rows: {
+      id: string;
+      workflow_name: string;
+      status: string;
+      paused: boolean;
+      created_at: Date;
+      completed_at: Date | null;
+    }[];
   }>(
-    `SELECT id, workflow_name, status, created_at, completed_at FROM ??.workflow_executions
+    `SELECT id, workflow_name, status, paused, created_at, completed_at FROM ??.workflow_executions
      WHERE ?::text IS NULL OR id::text = lower(?::text)
-     ORDER BY created_at DESC, id LIMIT ?`,
+     ORDER BY created_at DESC, id DESC LIMIT ?`,
     [schema, query.workflow ?? null, query.workflow ?? null, query.limit],
   );
   if (workflows.length === 0) return [];
@@ -82,6 +91,7 @@ export async function readStatus(knex: Knex, query: StatusQuery): Promise<Workfl
     id: w.id,
     name: w.workflow_name,
     status: w.status,
+    paused: w.paused,
     createdAt: iso(w.created_at) ?? '',
     completedAt: iso(w.completed_at),
     tasks: tasks
