@@ -3,8 +3,8 @@
 // nothing for pausing); tasks running when their workflow is cancelled end `Cancelled`. The
 // never-written workflow status `Pending` is retired. A start may carry an idempotency key,
 // unique per workflow name: a second start with it finds the first execution. Executions are
-// listed newest first by keyset pagination on `(created_at, id)`, with or without a workflow
-// name or a status; finished ones are pruned by `completed_at`. `schedules` holds cron
+// listed newest first by keyset pagination on `(created_at, id)`, with or without a status; and
+// finished ones are pruned oldest first. `schedules` holds cron
 // schedules: each row's `next_run_at` is the tick a runner fires next, under the row's lock.
 import type { Knex } from 'knex';
 
@@ -29,24 +29,18 @@ export async function up(knex: Knex, schema: string): Promise<void> {
      WHERE idempotency_key IS NOT NULL`,
     [schema],
   );
-  // Listing: newest first, all of them, by workflow name, or by status (which replaces 001's index on status alone).
+  // Listing: newest first, all of them or by status (which replaces 001's index on status alone,
+  // and serves pruning: finished executions oldest first). Every index here is written again when
+  // an execution ends (its status changes), so there are only these two: a list by workflow name
+  // walks the first one and filters.
   await knex.raw('CREATE INDEX workflow_executions_newest ON ??.workflow_executions (created_at DESC, id DESC)', [
     schema,
   ]);
-  await knex.raw(
-    'CREATE INDEX workflow_executions_newest_by_name ON ??.workflow_executions (workflow_name, created_at DESC, id DESC)',
-    [schema],
-  );
   await knex.raw(
     'CREATE INDEX workflow_executions_newest_by_status ON ??.workflow_executions (status, created_at DESC, id DESC)',
     [schema],
   );
   await knex.raw('DROP INDEX ??.workflow_executions_status', [schema]);
-  // Pruning: finished executions by when they finished.
-  await knex.raw(
-    `CREATE INDEX workflow_executions_finished ON ??.workflow_executions (completed_at) WHERE completed_at IS NOT NULL`,
-    [schema],
-  );
   // Deleting an execution deletes its signals (ON DELETE CASCADE): by this index, not a scan.
   await knex.raw('CREATE INDEX signals_by_execution ON ??.signals (workflow_execution_id)', [schema]);
   // A paused workflow's held tasks, found again on resume.
@@ -72,9 +66,8 @@ export async function down(knex: Knex, schema: string): Promise<void> {
   await knex.schema.withSchema(schema).dropTable('schedules');
   await knex.raw('DROP INDEX ??.task_executions_paused', [schema]);
   await knex.raw('DROP INDEX ??.signals_by_execution', [schema]);
-  await knex.raw('DROP INDEX ??.workflow_executions_finished', [schema]);
   await knex.raw('CREATE INDEX workflow_executions_status ON ??.workflow_executions (status)', [schema]);
-  for (const index of ['newest_by_status', 'newest_by_name', 'newest', 'idempotency']) {
+  for (const index of ['newest_by_status', 'newest', 'idempotency']) {
     await knex.raw('DROP INDEX ??', [`${schema}.workflow_executions_${index}`]);
   }
   await knex.raw(

@@ -115,7 +115,8 @@ export async function pruneBatch(
        WHERE (SELECT ok FROM allowed) AND w.completed_at IS NOT NULL
          AND w.completed_at < now() - CAST(:olderThanMs AS float8) * interval '1 millisecond'
          AND w.status = ANY(CAST(:statuses AS text[])) AND w.status <> 'Running'
-       ORDER BY w.completed_at
+       -- Oldest first, by the index on (status, created_at): an execution ends after it starts.
+       ORDER BY w.created_at
        LIMIT :batch
        FOR UPDATE SKIP LOCKED
      ), deleted AS (
