@@ -44,6 +44,7 @@ export {
   type TimelineParkedSpan,
 } from './observe/timeline.js';
 export { renderTimelineSvg, type TimelineSvgOptions } from './observe/timeline-svg.js';
+export { registerMetrics, type MetricsOptions, type RegisteredMetrics } from './observe/prometheus.js';
 export type { ExecutorLatency, LatencySummary } from './observe/latency.js';
 export type { LimitUsage } from './slots/limit-pool.js';
 export type { KeyUsage } from './executor/admission.js';
