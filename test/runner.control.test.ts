@@ -81,7 +81,7 @@ for (const backend of await backends()) {
       expect(again.result.status).to.equal('Cancelled');
     });
 
-    it('cancels deferred, signal-waiting and retrying tasks; every slot back, nothing they return lands', async () => {
+    it('cancels deferred (deferUntil, waitFor), signal-waiting and retrying tasks; every slot back, nothing they return lands', async () => {
       const runner = createRunner();
       const id = await runner.start(waitsWorkflow, {});
       await until(async () => {
@@ -89,8 +89,9 @@ for (const backend of await backends()) {
         return (
           tasks.get('parked')?.status === 'Running' &&
           tasks.get('unsignalled')?.status === 'Running' &&
+          tasks.get('promised')?.status === 'Running' &&
           tasks.get('flaky')?.status === 'Ready' &&
-          runner.executor.metrics().deferredTasks === 2
+          runner.executor.metrics().deferredTasks === 3
         );
       });
       const { result } = await runner.cancel(id);
@@ -99,6 +100,7 @@ for (const backend of await backends()) {
       const tasks = await taskRows(id);
       expect(tasks.get('parked')).to.include({ status: 'Cancelled', output: null });
       expect(tasks.get('unsignalled')).to.include({ status: 'Cancelled', output: null });
+      expect(tasks.get('promised')).to.include({ status: 'Cancelled', output: null });
       expect(tasks.get('flaky')?.status).to.equal('Skipped');
       await until(() => {
         const m = runner.executor.metrics();
