@@ -135,7 +135,7 @@ function unitsOf(tasks: readonly Pick<NeedsRow, 'task_id' | 'concurrency_key' | 
 
 /**
  * Takes the units' advisory locks in lock-id order (the same ids as the claim's: `schema:unit`
- * hashed), then counts their holders.
+ * hashed), then counts their holders (`unit_holders`, migration 007).
  */
 async function lockAndCount(
   tx: Knex.Transaction,
@@ -154,18 +154,7 @@ async function lockAndCount(
        (SELECT DISTINCT hashtextextended(u, 0) AS h FROM unnest(CAST(:locks AS text[])) u ORDER BY h) ordered`,
     { locks },
   );
-  return countHolders(tx, schema, units, limits, self);
-}
-
-/** Counts the holders of `units` (in a statement of its own: call it once their locks are held). */
-async function countHolders(
-  tx: Knex.Transaction,
-  schema: string,
-  units: Units,
-  limits: ReadonlyMap<string, FilledLimit>,
-  self: string,
-): Promise<Map<string, number>> {
-  // A run taking its own units back is not counted (`self`), and neither are the other runs that
+  // The count is a statement of its own, so its snapshot comes after the locks. A run taking its own units back is not counted (`self`), and neither are the other runs that
   // want theirs back: two such runs must not wait for each other; the first to take the lock wins.
   const result = await tx.raw<{ rows: { unit: string; held: number }[] }>(
     `SELECT unit, held FROM :schema:.unit_holders(CAST(:names AS text[]), CAST(:keep AS text[]),
