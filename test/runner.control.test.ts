@@ -90,8 +90,9 @@ for (const backend of await backends()) {
           tasks.get('parked')?.status === 'Running' &&
           tasks.get('unsignalled')?.status === 'Running' &&
           tasks.get('promised')?.status === 'Running' &&
-          tasks.get('flaky')?.status === 'Ready' &&
-          runner.executor.metrics().deferredTasks === 3
+          runner.executor.metrics().deferredTasks === 3 &&
+          // Ready after its first attempt failed (its retry a minute away), not before its first claim.
+          (await runner.status(id)).tasks.some((t) => t.taskId === 'flaky' && t.status === 'Ready' && t.attempts === 1)
         );
       });
       const { result } = await runner.cancel(id);
