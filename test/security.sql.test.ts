@@ -267,7 +267,7 @@ describe('SQL is parameterised', () => {
     expect(files.get('src/store/migrate-cli.ts')).to.contain('validateSchema(process.env.SLOTWISE_SCHEMA');
     const runner = files.get('src/runner/runner.ts') ?? '';
     expect(runner).to.contain('new Store(knex, this.options.schema');
-    expect(runner).to.contain('new Leases(knex, this.options.schema)');
+    expect(runner).to.contain('new Leases(knex, this.options.schema,');
     for (const bad of ['Upper', 'a"b', 'x; DROP SCHEMA public', 'a.b', 'a-b', '1a', '', 'x'.repeat(64), 'é']) {
       caught(() => validateSchema(bad), InvalidArgumentError, ErrorCode.InvalidArgument);
     }

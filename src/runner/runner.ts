@@ -115,7 +115,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     const { knex, embedded } = this.#database;
     this.#store = new Store(knex, this.options.schema, !embedded);
     this.#endWaiters = new EndWaiters((ids) => this.#store.endedAmong(ids), this.options.pollIntervalMs);
-    this.#leases = new Leases(knex, this.options.schema);
+    this.#leases = new Leases(knex, this.options.schema, this.options.maxConcurrentTasks);
     this.#signals = new SignalStore(knex, this.options.schema, !embedded);
     this.#control = new ControlStore(knex, this.options.schema, !embedded);
     this.#scheduleStore = new ScheduleStore(knex, this.options.schema);

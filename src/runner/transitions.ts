@@ -453,6 +453,7 @@ function planExecution(
       task_id: task.id,
       status,
       max_attempts: task.workflow.retry.maxAttempts,
+      dependencies: workflow.dependenciesOf(task.id),
       ...needsColumns(task, input, priority),
     };
     return row;

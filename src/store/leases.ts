@@ -58,15 +58,17 @@ export class Leases {
   constructor(
     readonly knex: Knex,
     readonly schema: string,
+    /** The registering runner's slots, shown beside its slots in use (`slotwise dashboard`). */
+    readonly maxSlots: number | null = null,
   ) {}
 
   /** Takes (or takes again, after a lapse) `runnerId`'s lease for `leaseMs`. */
   async register(runnerId: string, leaseMs: number): Promise<void> {
     await this.knex.raw(
-      `INSERT INTO ??.runners (id, host, pid, lease_expires_at)
-       VALUES (?, ?, ?, now() + ? * interval '1 millisecond')
+      `INSERT INTO ??.runners (id, host, pid, max_slots, lease_expires_at)
+       VALUES (?, ?, ?, ?, now() + ? * interval '1 millisecond')
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lease_expires_at = excluded.lease_expires_at`,
-      [this.schema, runnerId, hostname(), process.pid, leaseMs],
+      [this.schema, runnerId, hostname(), process.pid, this.maxSlots, leaseMs],
     );
   }
 
@@ -194,8 +196,9 @@ export class Leases {
       if (holder !== undefined) return holder;
       await tx.raw('DELETE FROM ??.runners', [s]);
       await tx.raw(
-        `INSERT INTO ??.runners (id, host, pid, lease_expires_at) VALUES (?, ?, ?, now() + ? * interval '1 millisecond')`,
-        [s, runnerId, hostname(), process.pid, leaseMs],
+        `INSERT INTO ??.runners (id, host, pid, max_slots, lease_expires_at)
+         VALUES (?, ?, ?, ?, now() + ? * interval '1 millisecond')`,
+        [s, runnerId, hostname(), process.pid, this.maxSlots, leaseMs],
       );
       return undefined;
     });

@@ -14,6 +14,7 @@ import * as m005 from '../../migrations/005_signals.js';
 import * as m006 from '../../migrations/006_limits.js';
 import * as m007 from '../../migrations/007_claim_functions.js';
 import * as m008 from '../../migrations/008_operations.js';
+import * as m009 from '../../migrations/009_service.js';
 import { SchemaTooNewError } from '../errors.js';
 
 interface Migration {
@@ -23,7 +24,7 @@ interface Migration {
 }
 
 /** Every migration, in order. Append new ones at the end. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
 
 const LOCK_WAIT_MS = 60_000;
 

@@ -63,7 +63,10 @@ export type NewTaskRow = Pick<
   TaskRow,
   'id' | 'workflow_execution_id' | 'workflow_name' | 'task_id' | 'status' | 'max_attempts'
 > &
-  TaskNeedsColumns;
+  TaskNeedsColumns & {
+    /** Ids of the tasks it depends on (the execution's DAG, for readers without the workflow). */
+    readonly dependencies: readonly string[];
+  };
 
 /** A claimed task, with what it needs to run: its workflow's name and input. */
 export interface ClaimedTask {

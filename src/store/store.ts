@@ -60,6 +60,7 @@ export class Store {
       rows.map((row) => ({
         ...row,
         limits: tx.raw('CAST(? AS text[])', [[...row.limits]]),
+        dependencies: tx.raw('CAST(? AS text[])', [[...row.dependencies]]),
         fair_tag: row.fair_tag ?? tx.raw(`(${virtualTimeSql(this.schema)})`),
       })),
     );
@@ -91,9 +92,9 @@ export class Store {
          SELECT ${virtualTimeSql(s)} AS now
        ), x AS (
          SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::jsonb[],
-                              ?::text[], ?::int[], ?::boolean[], ?::int[]) WITH ORDINALITY
+                              ?::text[], ?::int[], ?::boolean[], ?::int[], ?::jsonb[]) WITH ORDINALITY
            AS x(id, workflow_execution_id, workflow_name, task_id, status, max_attempts, slots, limits,
-                concurrency_key, per_key_limit, per_key_include_deferred, priority, ord)
+                concurrency_key, per_key_limit, per_key_include_deferred, priority, dependencies, ord)
          WHERE x.workflow_execution_id IN (SELECT id FROM w)
        ), keyed AS (
          SELECT task_id, concurrency_key, count(*)::bigint AS n FROM x
@@ -111,10 +112,10 @@ export class Store {
          RETURNING f.task_id, f.concurrency_key, f.last_tag
        ), t AS (
          INSERT INTO ??.task_executions (id, workflow_execution_id, workflow_name, task_id, status, max_attempts,
-           slots, limits, concurrency_key, per_key_limit, per_key_include_deferred, priority, fair_tag)
+           slots, limits, concurrency_key, per_key_limit, per_key_include_deferred, priority, dependencies, fair_tag)
          SELECT x.id, x.workflow_execution_id, x.workflow_name, x.task_id, x.status, x.max_attempts, x.slots,
            ARRAY(SELECT jsonb_array_elements_text(x.limits)), x.concurrency_key, x.per_key_limit,
-           x.per_key_include_deferred, x.priority,
+           x.per_key_include_deferred, x.priority, ARRAY(SELECT jsonb_array_elements_text(x.dependencies)),
            CASE WHEN x.concurrency_key IS NULL THEN (SELECT now FROM clock)
                 ELSE b.last_tag - k.n + row_number() OVER (PARTITION BY x.task_id, x.concurrency_key ORDER BY x.ord) END
          FROM x
@@ -147,6 +148,7 @@ export class Store {
         tasks.map((t) => t.per_key_limit) as Knex.Value,
         tasks.map((t) => t.per_key_include_deferred),
         tasks.map((t) => t.priority),
+        tasks.map((t) => JSON.stringify(t.dependencies)),
         s,
         s,
         s,
