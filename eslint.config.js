@@ -5,8 +5,18 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // test/consumer/ is a user's project, plain JavaScript and a TypeScript file that package.test.ts
-  // checks against the installed package's own types.
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'eslint.config.js', '.scratch/', 'test/consumer/'] },
+  // checks against the installed package's own types; test/packages/ holds users' workflow packages.
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'node_modules/',
+      'eslint.config.js',
+      '.scratch/',
+      'test/consumer/',
+      'test/packages/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

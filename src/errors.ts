@@ -39,6 +39,13 @@ export const ErrorCode = {
   WorkflowCancelled: 'SLOTWISE_WORKFLOW_CANCELLED',
   WorkflowFailed: 'SLOTWISE_WORKFLOW_FAILED',
   TaskAbandoned: 'SLOTWISE_TASK_ABANDONED',
+  PackageNotFound: 'SLOTWISE_PACKAGE_NOT_FOUND',
+  ManifestInvalid: 'SLOTWISE_MANIFEST_INVALID',
+  ManifestVersionUnsupported: 'SLOTWISE_MANIFEST_VERSION_UNSUPPORTED',
+  PackageModuleNotFound: 'SLOTWISE_PACKAGE_MODULE_NOT_FOUND',
+  PackageModuleImportFailed: 'SLOTWISE_PACKAGE_MODULE_IMPORT_FAILED',
+  PackageModuleEmpty: 'SLOTWISE_PACKAGE_MODULE_EMPTY',
+  DuplicateWorkflowName: 'SLOTWISE_DUPLICATE_WORKFLOW_NAME',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

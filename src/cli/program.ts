@@ -9,6 +9,10 @@ import { operateCommand } from './operate.js';
 import { listCommand, parseDuration, pruneCommand, schedulesCommand } from './history.js';
 import { CliError } from './errors.js';
 import { SUITE_NAMES } from './suites.js';
+import { parseLimits, workerCommand } from './worker.js';
+import { startCommand } from './start.js';
+import { packCommand } from './pack.js';
+import { LOG_FORMATS } from '../service/log-lines.js';
 
 const DEFAULT_SCHEMA = 'slotwise';
 const DEFAULT_LIMIT = 20;
@@ -19,6 +23,29 @@ function duration(value: string): number {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
+}
+
+/** A flag's parser from one that throws plain errors (their message becomes commander's usage error). */
+function parsed<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port, 0 to 65535');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number');
+  return n;
 }
 
 function positiveInteger(value: string): number {
@@ -130,6 +157,64 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(schemaOption())
     .option('--json', 'print one JSON document: { schedules }')
     .action(action(schedulesCommand));
+
+  program
+    .command('worker')
+    .description(
+      'Run the workflows of packages until SIGTERM/SIGINT: a runner on the schema, with a log and, with --metrics-port, /metrics and /healthz.',
+    )
+    .argument('<package...>', 'package folders, or names of packages installed under node_modules')
+    .addOption(databaseOption())
+    .addOption(schemaOption())
+    .addOption(new Option('--threads <n>', 'worker threads (default: the cores)').argParser(positiveInteger))
+    .addOption(new Option('--slots <n>', 'tasks active at once (default: --threads)').argParser(positiveInteger))
+    .addOption(
+      new Option('--limits <limits>', 'named limits held across runners: gpu=2,api=8 or JSON {"gpu":2}').argParser(
+        parsed(parseLimits),
+      ),
+    )
+    .addOption(
+      new Option('--metrics-port <port>', 'serve /metrics and /healthz on this port (0: any free one)').argParser(port),
+    )
+    .addOption(new Option('--metrics-host <host>', 'the address the metrics port binds').default('127.0.0.1'))
+    .addOption(new Option('--log-format <format>', 'log lines as text or JSON').choices(LOG_FORMATS).default('text'))
+    .addOption(
+      new Option(
+        '--shutdown-timeout <duration>',
+        'on a signal, how long running tasks may finish before they are handed back',
+      )
+        .argParser(duration)
+        .default(30_000, '30s'),
+    )
+    .action(action(workerCommand));
+
+  program
+    .command('start')
+    .description("Start an execution of a package's workflow and print its id; the schema's workers run it.")
+    .argument('<workflow>', 'the workflow name')
+    .addOption(
+      new Option(
+        '--package <package...>',
+        'package folders or installed names holding the workflow',
+      ).makeOptionMandatory(),
+    )
+    .addOption(databaseOption())
+    .addOption(schemaOption())
+    .option('--input <json>', 'the workflow input, a JSON object (default: {})')
+    .option('--idempotency-key <key>', 'start at most once per key: a second start prints the first id')
+    .addOption(new Option('--priority <n>', 'claimed before lower priorities (default: 0)').argParser(integer))
+    .option('--json', 'print one JSON line: { id, created, workflow }')
+    .action(action(startCommand));
+
+  program
+    .command('pack')
+    .description(
+      "Check a workflow package's manifest, build it (its build script), load its workflows, and write its tarball with npm.",
+    )
+    .argument('[folder]', 'the package folder (default: .)')
+    .option('--out <dir>', 'where the tarball goes (default: the package folder)')
+    .option('--json', 'print one JSON line: { tarball, name, version, workflows }')
+    .action(action(packCommand));
 
   program
     .command('bench')

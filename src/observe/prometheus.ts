@@ -29,7 +29,7 @@ const BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 6
 
 /**
  * Registers slotwise's metrics for `target` (an `Executor`, or a `Runner`: its executor's, and
- * its lost claims) on `options.registry`.
+ * its claims, retries and recoveries) on `options.registry`.
  */
 export function registerMetrics(target: Executor | Runner, options: MetricsOptions): RegisteredMetrics {
   const { registry } = options;
@@ -159,9 +159,26 @@ export function registerMetrics(target: Executor | Runner, options: MetricsOptio
       'slotwise_claims_lost_total',
       'Claims this runner lost to another (its lease lapsed, or the fencing token moved).',
     );
-    const onLost = (): void => claimsLost.inc();
-    target.on('claimLost', onLost);
-    stopRunner = () => target.off('claimLost', onLost);
+    const retried = counter(
+      'slotwise_tasks_retried_total',
+      'Failed runs whose task was made Ready for another attempt.',
+    );
+    const recovered = counter(
+      'slotwise_tasks_recovered_total',
+      'Tasks of dead runners (or stray claims) this runner put back to Ready.',
+    );
+    const claimLatency = histogram('slotwise_claim_duration_seconds', 'Each claim statement, sent to answered.');
+    const runnerListeners = {
+      claimLost: () => claimsLost.inc(),
+      taskRetryScheduled: () => retried.inc(),
+      tasksRecovered: (e: { count: number }) => recovered.inc(e.count),
+      claimed: (e: { durationMs: number }) => claimLatency.observe(e.durationMs / 1000),
+    };
+    for (const [event, listener] of Object.entries(runnerListeners)) target.on(event as 'claimLost', listener as never);
+    stopRunner = () => {
+      for (const [event, listener] of Object.entries(runnerListeners))
+        target.off(event as 'claimLost', listener as never);
+    };
   }
 
   return {

@@ -16,6 +16,28 @@ export interface ClaimLostEvent {
   readonly error: ClaimLostError;
 }
 
+/** A failed run whose task goes back to Ready for another attempt (its retry policy allowed one). */
+export interface TaskRetryScheduledEvent {
+  readonly workflowExecutionId: string;
+  readonly taskExecutionId: string;
+  readonly taskId: string;
+  /** The attempt that failed (1 for the first). */
+  readonly attempt: number;
+  /** How long until it is due again, in ms. */
+  readonly delayMs: number;
+}
+
+/** Tasks of dead runners (or stray claims) this runner put back to Ready. */
+export interface TasksRecoveredEvent {
+  readonly count: number;
+}
+
+/** One claim statement: how many tasks it claimed and how long it took. */
+export interface ClaimedEvent {
+  readonly count: number;
+  readonly durationMs: number;
+}
+
 export interface RunnerCloseOptions {
   /**
    * How long running tasks may go on finishing, in ms. Past it, their `handle.signal` aborts
@@ -34,4 +56,10 @@ export interface RunnerEvents {
   claimLost: [ClaimLostEvent];
   /** A state write failed for good (the database stayed away past `writeDeadlineMs`). */
   writeFailed: [DatabaseUnavailableError];
+  /** A failed run's task was made Ready again for another attempt (the write is committed). */
+  taskRetryScheduled: [TaskRetryScheduledEvent];
+  /** A sweep put tasks of dead runners (or strays) back to Ready. */
+  tasksRecovered: [TasksRecoveredEvent];
+  /** A claim statement returned (with 0 tasks, too: the latency is the statement's). */
+  claimed: [ClaimedEvent];
 }

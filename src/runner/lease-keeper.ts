@@ -64,6 +64,8 @@ export class LeaseKeeper {
   /** Strays of the last beat (`id:token`): recovered when the next beat finds them again. */
   #strays = new Set<string>();
   #stopped = false;
+  /** performance.now() until which the last renewal that landed keeps the lease safely held. */
+  #heldUntil = -Infinity;
 
   constructor(leases: Leases, options: LeaseKeeperOptions) {
     this.#leases = leases;
@@ -79,6 +81,14 @@ export class LeaseKeeper {
     await this.#beat(true);
     await this.#sweeping;
     this.#arm();
+  }
+
+  /**
+   * Whether the lease is held with its safety margin to spare: a renewal landed less than
+   * `leaseMs - margin` ago (the watchdog's own bound) and the keeper has not stopped.
+   */
+  get held(): boolean {
+    return !this.#stopped && performance.now() < this.#heldUntil;
   }
 
   /** Stops beating and sweeping (the runner's row stays until `remove`). */
@@ -112,7 +122,8 @@ export class LeaseKeeper {
   #armWatchdog(sentAt: number): void {
     clearTimeout(this.#watchdog);
     if (this.#stopped) return;
-    const delay = sentAt + this.#options.leaseMs - this.#margin - performance.now();
+    this.#heldUntil = sentAt + this.#options.leaseMs - this.#margin;
+    const delay = this.#heldUntil - performance.now();
     this.#watchdog = setTimeout(() => this.#options.onLapsed(), Math.max(0, delay));
     this.#watchdog.unref();
   }

@@ -130,6 +130,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       ...this.options,
       notifier: this.runnerId,
       signals: this.#signals,
+      onRetriesScheduled: (retries) => {
+        if (this.listenerCount('taskRetryScheduled') === 0) return;
+        for (const retry of retries) this.emit('taskRetryScheduled', retry);
+      },
     });
     this.#leaseKeeper = new LeaseKeeper(this.#leases, {
       runnerId: this.runnerId,
@@ -145,6 +149,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       onLapsed: () => this.#runs.releaseAll((id) => new ClaimLostError(id)),
       recover: async (orphans) => {
         const readied = await this.#transitions.recover(orphans, (name) => this.#workflows.get(name));
+        if (readied > 0) this.emit('tasksRecovered', { count: readied });
         if (readied > 0) {
           this.options.logger.warn(`slotwise: took over ${String(readied)} task(s) of runners that died`, {
             runnerId: this.runnerId,
@@ -183,9 +188,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       runs: this.#runs,
       workflows: this.#workflows,
       retry: this.#retry,
-      claim: (free, names, exclude) =>
+      claim: async (free, names, exclude) => {
+        const sentAt = performance.now();
         // Tasks that need one slot and nothing else take the one-statement claim.
-        this.#claimsNeedLimits
+        const claimed = await (this.#claimsNeedLimits
           ? claimWithinLimits(this.#store.knex, this.#store.schema, {
               runnerId: this.runnerId,
               freeSlots: free,
@@ -195,7 +201,10 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
               leaseMarginMs,
               limits: this.options.limits,
             })
-          : this.#store.claimReady(free, names, this.runnerId, { leaseMarginMs, exclude }),
+          : this.#store.claimReady(free, names, this.runnerId, { leaseMarginMs, exclude }));
+        this.emit('claimed', { count: claimed.length, durationMs: performance.now() - sentAt });
+        return claimed;
+      },
       nextLookMs: () => {
         // While LISTEN works, announcements come by it: the look is once per heartbeat interval.
         const interval =
@@ -244,6 +253,15 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    */
   get executor(): Executor {
     return this.#executor;
+  }
+
+  /**
+   * Whether this runner holds its lease now (renewed within `leaseMs`, less the safety margin
+   * claims keep): what a health check reports. False before `ready()`, after `close()`, and
+   * while the database does not answer the heartbeat.
+   */
+  get leaseHeld(): boolean {
+    return this.#leaseKeeper.held;
   }
 
   /**

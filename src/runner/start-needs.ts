@@ -68,6 +68,15 @@ export function checkWorkflowNeeds(
   limits: ReadonlyMap<string, FilledLimit>,
   maxSlots: number,
 ): void {
+  checkRunnable(workflow, limits, maxSlots);
+  for (const task of workflow.tasks) keyOf(task.needs, input);
+}
+
+/**
+ * What a runner can check of a workflow before any input: that no task needs more slots than
+ * `maxSlots` or a limit not among `limits` (either would leave it Ready and never claimed).
+ */
+export function checkRunnable(workflow: Workflow, limits: ReadonlyMap<string, FilledLimit>, maxSlots: number): void {
   for (const task of workflow.tasks) {
     const { needs } = task;
     if (needs.slots > maxSlots) {
@@ -79,7 +88,6 @@ export function checkWorkflowNeeds(
     }
     const unknown = needs.limits.find((name) => !limits.has(name));
     if (unknown !== undefined) throw new UnknownLimitError(task.id, unknown, [...limits.keys()]);
-    keyOf(needs, input);
   }
 }
 

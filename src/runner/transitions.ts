@@ -68,6 +68,18 @@ export interface TransitionsOptions {
   readonly signals?: SignalStore;
   /** The runner id sent with `NOTIFY`s. Default: empty. */
   readonly notifier?: string;
+  /** Told of the retries each committed `applyOutcomes` scheduled. */
+  readonly onRetriesScheduled?: (retries: readonly RetryScheduled[]) => void;
+}
+
+/** A failed run whose task was made Ready again for another attempt. */
+export interface RetryScheduled {
+  readonly workflowExecutionId: string;
+  readonly taskExecutionId: string;
+  readonly taskId: string;
+  /** The attempt that failed (1 for the first). */
+  readonly attempt: number;
+  readonly delayMs: number;
 }
 
 /** What became of a settlement: its workflow ended, it was recorded, or its claim was lost. */
@@ -94,6 +106,7 @@ export class Transitions {
   readonly #signals: SignalStore | undefined;
   /** Sent with the `NOTIFY` of tasks made Ready, so this process can tell its own apart. */
   readonly #notifier: string;
+  readonly #onRetriesScheduled: (retries: readonly RetryScheduled[]) => void;
   /** When this process's scheduled retries fall due (epoch ms). */
   readonly #retries = new Set<number>();
 
@@ -102,6 +115,7 @@ export class Transitions {
     this.#maxRecoveryAttempts = options.maxRecoveryAttempts;
     this.#signals = options.signals;
     this.#notifier = options.notifier ?? '';
+    this.#onRetriesScheduled = options.onRetriesScheduled ?? (() => undefined);
   }
 
   /** Ms until the earliest retry this process scheduled, if any. */
@@ -171,7 +185,10 @@ export class Transitions {
    * nothing. Returns what became of each settlement, in order.
    */
   async applyOutcomes(settlements: readonly Settlement[]): Promise<SettlementResult[]> {
-    return this.#store.transaction(async (tx) => {
+    // Filled by the transaction's last (committed) try: a try that rolled back starts it over.
+    let retries: RetryScheduled[] = [];
+    const results = await this.#store.transaction(async (tx) => {
+      retries = [];
       const workflowIds = [...new Set(settlements.map((s) => s.claim.workflow_execution_id))].sort();
       const workflows = await this.#store.lockWorkflows(tx, workflowIds);
       const states = await this.#store.taskStates(
@@ -214,6 +231,13 @@ export class Transitions {
           await this.#store.updateTask(tx, row.id, retry, claim.claim_token);
           events.push({ ...base, event_type: 'task_retry_scheduled', data: { attempt: row.attempt, delayMs: delay } });
           this.#retries.add(Date.now() + delay);
+          retries.push({
+            workflowExecutionId: claim.workflow_execution_id,
+            taskExecutionId: claim.id,
+            taskId: claim.task_id,
+            attempt: row.attempt,
+            delayMs: delay,
+          });
           continue;
         } else {
           const failure = { status: 'Failed' as const, error: storedError(error), completed: true, ...stats };
@@ -246,6 +270,8 @@ export class Transitions {
         return ended ? 'ended' : 'recorded';
       });
     });
+    if (retries.length > 0) this.#onRetriesScheduled(retries);
+    return results;
   }
 
   /**

@@ -51,6 +51,14 @@ interface TaskView {
 
 const WORKFLOW_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/** Marks what `defineWorkflow` made, for every copy of slotwise in the process (a package's own install and the CLI's). */
+const WORKFLOW_BRAND = Symbol.for('slotwise.workflow');
+
+/** Whether `value` was made by {@link defineWorkflow} (by this copy of slotwise or another). */
+export function isWorkflow(value: unknown): value is Workflow {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[WORKFLOW_BRAND] === true;
+}
+
 /**
  * Defines a workflow named `name` of `tasks` (from `defineTask`, with their `dependencies`,
  * `trigger`, `retry` and `timeoutMs` options). A task's `Input` type is not checked: in a
@@ -118,6 +126,7 @@ export function defineWorkflow(name: string, ...tasks: readonly TaskDefinition<n
     dependenciesOf: (id) => known(id).dependencies,
     dependentsOf: (id) => known(id).dependents,
   };
+  Object.defineProperty(workflow, WORKFLOW_BRAND, { value: true });
   return Object.freeze(workflow);
 }
 

@@ -1,0 +1,152 @@
+/**
+ * `slotwise worker` as a library: a long-running Runner for the workflows of some packages,
+ * with its log, its metrics endpoint and a graceful stop. The order of `start` is the contract:
+ * packages load and are checked, and the metrics port is bound, before the runner exists, so a
+ * broken package or a taken port stops start-up before anything is claimed.
+ *
+ * States: created → starting → running → stopping → stopped (a failed start goes to stopped).
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { availableParallelism } from 'node:os';
+import { loadPackages } from '../package/loader.js';
+import { registerMetrics } from '../observe/prometheus.js';
+import { Runner } from '../runner/runner.js';
+import { checkRunnable } from '../runner/start-needs.js';
+import { type LimitsOption, checkLimits } from '../slots/needs.js';
+import type { Workflow } from '../workflow/define-workflow.js';
+import type { LineLogger } from './log-lines.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
+
+export interface WorkerOptions {
+  /** Package folders or installed package names (see `loadPackages`). */
+  readonly packages: readonly string[];
+  /** Where names and relative folders are resolved from. Default: `process.cwd()`. */
+  readonly cwd?: string;
+  readonly database: string;
+  readonly schema: string;
+  readonly threads?: number;
+  /** The runner's `maxConcurrentTasks`. */
+  readonly slots?: number;
+  readonly limits?: LimitsOption;
+  /** Where to serve `/metrics` and `/healthz`; null: nowhere. */
+  readonly metrics: { readonly port: number; readonly host: string } | null;
+  /** How long `stop` lets running tasks finish before it aborts them and hands their claims back, in ms. */
+  readonly shutdownTimeoutMs: number;
+  readonly log: LineLogger;
+}
+
+export class Worker {
+  readonly #options: WorkerOptions;
+  #runner: Runner | null = null;
+  #server: MetricsServer | null = null;
+  #stopping: Promise<void> | null = null;
+
+  constructor(options: WorkerOptions) {
+    this.#options = options;
+  }
+
+  /** The runner, once `start` has made it. */
+  get runner(): Runner | null {
+    return this.#runner;
+  }
+
+  /** Where the metrics endpoint listens, once started (null without one). */
+  get metricsUrl(): string | null {
+    return this.#server?.url ?? null;
+  }
+
+  /** Loads the packages, binds the metrics port, starts the runner and waits for it to be ready. */
+  async start(): Promise<void> {
+    const { log } = this.#options;
+    const packages = await loadPackages(this.#options.packages, this.#options.cwd);
+    for (const loaded of packages) {
+      log.info('package loaded', {
+        package: loaded.manifest.name,
+        version: loaded.manifest.version,
+        dir: loaded.manifest.dir,
+        workflows: loaded.workflows.map((w) => w.name).join(','),
+      });
+    }
+    const workflows = packages.flatMap((p) => p.workflows);
+    this.#checkRunnable(workflows);
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'slotwise_process_' });
+    if (this.#options.metrics !== null) {
+      this.#server = await startMetricsServer({
+        registry,
+        healthy: () => this.#runner?.leaseHeld === true && this.#stopping === null,
+        ...this.#options.metrics,
+      });
+      log.info('metrics listening', { url: `${this.#server.url}/metrics`, health: `${this.#server.url}/healthz` });
+    }
+    const runner = new Runner({
+      database: this.#options.database,
+      schema: this.#options.schema,
+      workflows,
+      logger: log,
+      ...(this.#options.threads === undefined ? {} : { threads: this.#options.threads }),
+      ...(this.#options.slots === undefined ? {} : { maxConcurrentTasks: this.#options.slots }),
+      ...(this.#options.limits === undefined ? {} : { limits: this.#options.limits }),
+    });
+    this.#runner = runner;
+    registerMetrics(runner, { registry });
+    this.#logEvents(runner);
+    try {
+      await runner.ready();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    log.info('worker ready', {
+      runner: runner.runnerId,
+      schema: this.#options.schema,
+      threads: runner.options.threads,
+      slots: runner.options.maxConcurrentTasks,
+      workflows: workflows.map((w) => w.name).join(','),
+    });
+  }
+
+  /**
+   * Stops claiming, lets running tasks finish within `shutdownTimeoutMs` (then aborts them and
+   * hands their claims back to the database for another runner), and closes the endpoint.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const runner = this.#runner;
+      if (runner !== null) {
+        const running = runner.executor.metrics();
+        this.#options.log.info('worker stopping', {
+          running: running.activeTasks + running.deferredTasks + running.reclaimingTasks,
+          timeoutMs: this.#options.shutdownTimeoutMs,
+        });
+        await runner.close({ timeoutMs: this.#options.shutdownTimeoutMs });
+      }
+      await this.#server?.close();
+      this.#options.log.info('worker stopped');
+    })();
+    return this.#stopping;
+  }
+
+  /** Every workflow's tasks must be runnable here: else they would sit Ready for ever. */
+  #checkRunnable(workflows: readonly Workflow[]): void {
+    const limits = checkLimits(this.#options.limits ?? {});
+    // The runner's own default, for the check: its slots default to its threads.
+    const slots = this.#options.slots ?? this.#options.threads ?? availableParallelism();
+    for (const workflow of workflows) checkRunnable(workflow, limits, slots);
+  }
+
+  #logEvents(runner: Runner): void {
+    const { log } = this.#options;
+    runner.executor.on('taskFailed', (e) => {
+      log.warn('task run failed', { task: e.taskId, run: e.executionId, error: e.error });
+    });
+    runner.on('taskRetryScheduled', (e) => {
+      log.info('task retry scheduled', {
+        workflowExecution: e.workflowExecutionId,
+        task: e.taskId,
+        attempt: e.attempt,
+        delayMs: e.delayMs,
+      });
+    });
+  }
+}
