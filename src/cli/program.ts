@@ -12,6 +12,7 @@ import { SUITE_NAMES } from './suites.js';
 import { parseLimits, workerCommand } from './worker.js';
 import { startCommand } from './start.js';
 import { packCommand } from './pack.js';
+import { dashboardCommand } from './dashboard.js';
 import { LOG_FORMATS } from '../service/log-lines.js';
 
 const DEFAULT_SCHEMA = 'slotwise';
@@ -157,6 +158,17 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(schemaOption())
     .option('--json', 'print one JSON document: { schedules }')
     .action(action(schedulesCommand));
+
+  program
+    .command('dashboard')
+    .description(
+      'Serve a read-only web dashboard of a schema until SIGTERM/SIGINT: executions, their DAGs and timelines, runners, schedules.',
+    )
+    .addOption(databaseOption())
+    .addOption(schemaOption())
+    .addOption(new Option('--port <port>', 'the port to serve on (0: any free one)').argParser(port).default(4280))
+    .addOption(new Option('--host <host>', 'the address to bind').default('127.0.0.1'))
+    .action(action(dashboardCommand));
 
   program
     .command('worker')
