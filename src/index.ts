@@ -63,7 +63,16 @@ export {
   type WaitOptions,
 } from './task/wait-options.js';
 export { Runner } from './runner/runner.js';
-export type { RunnerEvents, SubStatusEvent, ClaimLostEvent, RunnerCloseOptions } from './runner/events.js';
+export type {
+  RunnerEvents,
+  SubStatusEvent,
+  ClaimLostEvent,
+  TaskRetryScheduledEvent,
+  TasksRecoveredEvent,
+  ClaimedEvent,
+  HeldUnits,
+  RunnerCloseOptions,
+} from './runner/events.js';
 export type { RunnerOptions, FilledRunnerOptions, RetentionOption, FilledRetention } from './runner/options.js';
 export type { WorkflowResult, TaskResult } from './runner/result.js';
 export type { DatabaseOption } from './store/database.js';
@@ -81,7 +90,21 @@ export type { CancelOptions, CancelResult } from './runner/control-options.js';
 export type { ExecutionPage, ListOptions, PruneOptions } from './runner/history-options.js';
 export type { ExecutionSummary } from './store/history.js';
 export type { ScheduleInfo, ScheduleOptions } from './runner/schedule-options.js';
-export { defineWorkflow, type Workflow } from './workflow/define-workflow.js';
+export { defineWorkflow, isWorkflow, type Workflow } from './workflow/define-workflow.js';
+export { MANIFEST_VERSIONS, readManifest, type PackageManifest } from './package/manifest.js';
+export { findPackage, loadPackages, type LoadedPackage } from './package/loader.js';
+export {
+  PackageNotFoundError,
+  ManifestInvalidError,
+  ManifestVersionUnsupportedError,
+  PackageModuleNotFoundError,
+  PackageModuleImportError,
+  PackageModuleEmptyError,
+  DuplicateWorkflowNameError,
+} from './package/errors.js';
+export { Worker, type WorkerOptions } from './service/worker.js';
+export { startDashboard, DASHBOARD_DEFAULTS, type Dashboard, type DashboardOptions } from './dashboard/server.js';
+export { lineLogger, LOG_FORMATS, type LogFormat, type LineLogger } from './service/log-lines.js';
 export { mergeContext, type JsonValue, type JsonObject, type TaskOutput } from './workflow/context.js';
 export type { TaskWorkflowOptions, FilledTaskWorkflowOptions } from './workflow/options.js';
 export type { RetryOptions, RetryPolicy, Backoff } from './workflow/retry.js';

@@ -42,6 +42,7 @@ function catalogue(): Entry[] {
   const classOf = new Map<string, string>();
   for (const [file, constants] of [
     ['src/errors.ts', ErrorCode],
+    ['src/package/errors.ts', ErrorCode],
     ['src/workflow/errors.ts', WorkflowErrorCode],
   ] as const) {
     for (const match of read(file).matchAll(/^export (?:abstract )?class (\w+) extends \w+ \{\n([\s\S]*?)^\}/gm)) {

@@ -3,6 +3,7 @@
 // exporting workflows, no name twice), checks that npm's tarball would hold every workflow module
 // (a `files` list can leave `dist/` out), and then has npm write the tarball.
 import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { loadPackages, findPackage } from '../package/loader.js';
@@ -65,6 +66,7 @@ export async function packCommand(folder: string | undefined, flags: PackFlags):
     );
   }
   const out = resolve(flags.out ?? dir);
+  mkdirSync(out, { recursive: true });
   const [entry] = JSON.parse(await npm(dir, ['pack', '--json', '--pack-destination', out])) as NpmPackEntry[];
   const tarball = resolve(out, entry?.filename ?? '');
   if (flags.json === true) {

@@ -186,9 +186,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       ),
     )
     .addOption(
+      new Option(
+        '--lease <duration>',
+        'how long a silent worker keeps its tasks before others take them (default: 10s)',
+      ).argParser(duration),
+    )
+    .addOption(
+      new Option('--heartbeat-interval <duration>', 'how often the lease is renewed (default: 5s)').argParser(duration),
+    )
+    .addOption(
+      new Option('--poll-interval <duration>', 'how often an idle worker looks for due work (default: 1s)').argParser(
+        duration,
+      ),
+    )
+    .addOption(
       new Option('--metrics-port <port>', 'serve /metrics and /healthz on this port (0: any free one)').argParser(port),
     )
     .addOption(new Option('--metrics-host <host>', 'the address the metrics port binds').default('127.0.0.1'))
+    .option('--metrics-keys', 'also a series per concurrency key in use (slotwise_key_units): not for many keys')
     .addOption(new Option('--log-format <format>', 'log lines as text or JSON').choices(LOG_FORMATS).default('text'))
     .addOption(
       new Option(

@@ -17,8 +17,12 @@ export interface WorkerFlags {
   readonly threads?: number;
   readonly slots?: number;
   readonly limits?: LimitsOption;
+  readonly lease?: number;
+  readonly heartbeatInterval?: number;
+  readonly pollInterval?: number;
   readonly metricsPort?: number;
   readonly metricsHost: string;
+  readonly metricsKeys?: boolean;
   readonly logFormat: LogFormat;
   readonly shutdownTimeout: number;
 }
@@ -63,12 +67,18 @@ export async function workerCommand(packages: string[], flags: WorkerFlags): Pro
     packages,
     database,
     schema,
-    metrics: flags.metricsPort === undefined ? null : { port: flags.metricsPort, host: flags.metricsHost },
+    metrics:
+      flags.metricsPort === undefined
+        ? null
+        : { port: flags.metricsPort, host: flags.metricsHost, keys: flags.metricsKeys === true },
     shutdownTimeoutMs: flags.shutdownTimeout,
     log,
     ...(flags.threads === undefined ? {} : { threads: flags.threads }),
     ...(flags.slots === undefined ? {} : { slots: flags.slots }),
     ...(flags.limits === undefined ? {} : { limits: flags.limits }),
+    ...(flags.lease === undefined ? {} : { leaseMs: flags.lease }),
+    ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: flags.heartbeatInterval }),
+    ...(flags.pollInterval === undefined ? {} : { pollIntervalMs: flags.pollInterval }),
   });
   let stopped: Promise<void> | null = null;
   let signalled = (): void => undefined;

@@ -168,6 +168,34 @@ export function registerMetrics(target: Executor | Runner, options: MetricsOptio
       'Tasks of dead runners (or stray claims) this runner put back to Ready.',
     );
     const claimLatency = histogram('slotwise_claim_duration_seconds', 'Each claim statement, sent to answered.');
+    // A runner's limits are held fleet-wide, in the database: these are this runner's share.
+    const runner = target;
+    labelled(
+      'slotwise_runner_limit_tasks',
+      "This runner's started tasks that name each limit, by sub-state (Active, Deferred).",
+      ['limit', 'sub_state'],
+      function* () {
+        for (const units of runner.heldUnits()) {
+          if (units.kind !== 'limit') continue;
+          yield [{ limit: units.name, sub_state: 'Active' }, units.active];
+          yield [{ limit: units.name, sub_state: 'Deferred' }, units.deferred];
+        }
+      },
+    );
+    if (options.keys === true) {
+      labelled(
+        'slotwise_runner_key_tasks',
+        "This runner's started tasks of each concurrency key with a perKeyLimit, by sub-state.",
+        ['task', 'key', 'sub_state'],
+        function* () {
+          for (const units of runner.heldUnits()) {
+            if (units.kind !== 'key' || units.key === null) continue;
+            yield [{ task: units.name, key: units.key, sub_state: 'Active' }, units.active];
+            yield [{ task: units.name, key: units.key, sub_state: 'Deferred' }, units.deferred];
+          }
+        },
+      );
+    }
     const runnerListeners = {
       claimLost: () => claimsLost.inc(),
       taskRetryScheduled: () => retried.inc(),

@@ -11,11 +11,12 @@ export class PackageNotFoundError extends SlotwiseError {
   /** Where it was looked for. */
   readonly searched: readonly string[];
 
-  constructor(given: string, searched: readonly string[]) {
+  constructor(given: string, searched: readonly string[], options?: { cause?: unknown }) {
     super(
       ErrorCode.PackageNotFound,
       `No workflow package \`${given}\`: no package.json in ${searched.map((p) => `\`${p}\``).join(', ')}. ` +
         'Give a folder holding a package.json, or the name of a package installed under node_modules',
+      options,
     );
     this.given = given;
     this.searched = searched;

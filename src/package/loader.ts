@@ -20,7 +20,7 @@ import { type PackageManifest, readManifest, workflowModulePaths } from './manif
 
 export interface LoadedPackage {
   readonly manifest: PackageManifest;
-  /** Its workflows, in manifest order, then export order. */
+  /** Its workflows, in manifest order, then by export name (a module namespace lists its exports so). */
   readonly workflows: readonly Workflow[];
 }
 

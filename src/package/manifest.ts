@@ -16,7 +16,12 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { ManifestInvalidError, ManifestVersionUnsupportedError, PackageModuleNotFoundError } from './errors.js';
+import {
+  ManifestInvalidError,
+  ManifestVersionUnsupportedError,
+  PackageModuleNotFoundError,
+  PackageNotFoundError,
+} from './errors.js';
 
 /** The manifest formats this version reads. */
 export const MANIFEST_VERSIONS = [1] as const;
@@ -40,13 +45,17 @@ export interface PackageManifest {
 /** Reads and checks the manifest of the package in `dir` (which must hold a package.json). */
 export function readManifest(dir: string): PackageManifest {
   const file = join(dir, 'package.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PackageNotFoundError(dir, [dir], { cause: error });
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (error) {
-    throw new ManifestInvalidError(dir, 'package.json', 'a JSON object', readFileSync(file, 'utf8').slice(0, 80), {
-      cause: error,
-    });
+    throw new ManifestInvalidError(dir, 'package.json', 'a JSON object', text.slice(0, 80), { cause: error });
   }
   if (!isObject(json)) throw new ManifestInvalidError(dir, 'package.json', 'a JSON object', json);
   const field = json.slotwise;

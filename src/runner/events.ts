@@ -63,3 +63,18 @@ export interface RunnerEvents {
   /** A claim statement returned (with 0 tasks, too: the latency is the statement's). */
   claimed: [ClaimedEvent];
 }
+
+/**
+ * Units of named limits and per-key limits that one runner's tasks hold now, by sub-state
+ * (`runner.heldUnits()`): what this process adds to the fleet-wide counts.
+ */
+export interface HeldUnits {
+  /** `limit`: a named limit (`name`); `key`: a task's (`name`) concurrency key (`key`) with a per-key limit. */
+  readonly kind: 'limit' | 'key';
+  readonly name: string;
+  readonly key: string | null;
+  /** Tasks active (holding their unit). */
+  readonly active: number;
+  /** Tasks deferred (they hold their unit only where the limit counts deferred runs). */
+  readonly deferred: number;
+}

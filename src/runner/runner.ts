@@ -33,7 +33,7 @@ import { type FilledRunnerOptions, type RunnerOptions, executorOptionsOf, fillRu
 import { type WorkflowResult, isTerminal, toWorkflowResult } from './result.js';
 import { Batcher } from './batcher.js';
 import { EndWaiters } from './end-waiters.js';
-import type { RunnerCloseOptions, RunnerEvents } from './events.js';
+import type { HeldUnits, RunnerCloseOptions, RunnerEvents } from './events.js';
 import { LeaseKeeper, leaseSafetyMargin } from './lease-keeper.js';
 import { SignalWaits } from './signal-waits.js';
 import { checkSignalName } from '../task/wait-options.js';
@@ -262,6 +262,14 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
    */
   get leaseHeld(): boolean {
     return this.#leaseKeeper.held;
+  }
+
+  /**
+   * The units of named limits and per-key limits this runner's started tasks hold now, by
+   * sub-state: this process's share of the fleet-wide use (`slotwise status` shows the whole).
+   */
+  heldUnits(): HeldUnits[] {
+    return this.#runs.heldUnits();
   }
 
   /**

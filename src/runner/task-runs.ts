@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { ClaimedTask } from '../store/rows.js';
 import type { Store } from '../store/store.js';
 import type { Workflow } from '../workflow/define-workflow.js';
-import type { RunnerEvents } from './events.js';
+import type { HeldUnits, RunnerEvents } from './events.js';
 import type { OutcomeWriter } from './outcome-writer.js';
 import type { Retry } from './retry.js';
 import type { SignalWaits } from './signal-waits.js';
@@ -112,6 +112,30 @@ export class TaskRuns {
   /** The claims held, for the lease keeper's checks. */
   claims(): ClaimedTask[] {
     return [...this.#live.values()].map((live) => live.claim);
+  }
+
+  /** The named limits' and per-key limits' units of the runs here, counted by sub-state. */
+  heldUnits(): HeldUnits[] {
+    const counts = new Map<
+      string,
+      { kind: 'limit' | 'key'; name: string; key: string | null; active: number; deferred: number }
+    >();
+    const count = (kind: 'limit' | 'key', name: string, key: string | null, subState: 'Active' | 'Deferred'): void => {
+      const id = JSON.stringify([kind, name, key]);
+      let entry = counts.get(id);
+      if (entry === undefined) counts.set(id, (entry = { kind, name, key, active: 0, deferred: 0 }));
+      if (subState === 'Active') entry.active += 1;
+      else entry.deferred += 1;
+    };
+    for (const live of this.#live.values()) {
+      if (!live.started || live.fate !== 'own') continue;
+      const { claim } = live;
+      for (const limit of claim.limits) count('limit', limit, null, live.wanted);
+      if (claim.per_key_limit !== null && claim.concurrency_key !== null) {
+        count('key', claim.task_id, claim.concurrency_key, live.wanted);
+      }
+    }
+    return [...counts.values()];
   }
 
   /** Resolves once every run now here is over and written. */

@@ -27,7 +27,7 @@ export function lineLogger(
       write(`${JSON.stringify({ time, level, msg: message, ...plain(details) })}\n`);
       return;
     }
-    const fields = Object.entries(plain(details)).map(([key, value]) => ` ${key}=${textValue(value)}`);
+    const fields = Object.entries(details).map(([key, value]) => ` ${key}=${textValue(value)}`);
     write(`${time} ${level.padEnd(5)} ${message}${fields.join('')}\n`);
   };
   return {
@@ -49,8 +49,13 @@ function plain(details: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-/** A value in a text line: bare when it has no space or quote, else JSON-quoted. */
+/** A value in a text line (an error as `code: message`): bare when it has no space or quote, else JSON-quoted. */
 function textValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const text =
+    typeof value === 'string'
+      ? value
+      : value instanceof Error
+        ? `${'code' in value ? String(value.code) : value.name}: ${value.message}`
+        : JSON.stringify(value);
   return /^[^\s"=]*$/.test(text) ? text : JSON.stringify(text);
 }

@@ -28,8 +28,14 @@ export interface WorkerOptions {
   /** The runner's `maxConcurrentTasks`. */
   readonly slots?: number;
   readonly limits?: LimitsOption;
+  /** The runner's `leaseMs`: how soon other runners take this one's tasks over if it dies. */
+  readonly leaseMs?: number;
+  /** The runner's `heartbeatIntervalMs`. */
+  readonly heartbeatIntervalMs?: number;
+  /** The runner's `pollIntervalMs`: how often an idle worker looks for work it was not told of. */
+  readonly pollIntervalMs?: number;
   /** Where to serve `/metrics` and `/healthz`; null: nowhere. */
-  readonly metrics: { readonly port: number; readonly host: string } | null;
+  readonly metrics: { readonly port: number; readonly host: string; readonly keys?: boolean } | null;
   /** How long `stop` lets running tasks finish before it aborts them and hands their claims back, in ms. */
   readonly shutdownTimeoutMs: number;
   readonly log: LineLogger;
@@ -70,12 +76,14 @@ export class Worker {
     const workflows = packages.flatMap((p) => p.workflows);
     this.#checkRunnable(workflows);
     const registry = new Registry();
-    collectDefaultMetrics({ register: registry, prefix: 'slotwise_process_' });
+    collectDefaultMetrics({ register: registry }); // process_* and nodejs_*, the names Node dashboards chart
     if (this.#options.metrics !== null) {
+      const { port, host } = this.#options.metrics;
       this.#server = await startMetricsServer({
         registry,
         healthy: () => this.#runner?.leaseHeld === true && this.#stopping === null,
-        ...this.#options.metrics,
+        port,
+        host,
       });
       log.info('metrics listening', { url: `${this.#server.url}/metrics`, health: `${this.#server.url}/healthz` });
     }
@@ -87,9 +95,14 @@ export class Worker {
       ...(this.#options.threads === undefined ? {} : { threads: this.#options.threads }),
       ...(this.#options.slots === undefined ? {} : { maxConcurrentTasks: this.#options.slots }),
       ...(this.#options.limits === undefined ? {} : { limits: this.#options.limits }),
+      ...(this.#options.leaseMs === undefined ? {} : { leaseMs: this.#options.leaseMs }),
+      ...(this.#options.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: this.#options.heartbeatIntervalMs }),
+      ...(this.#options.pollIntervalMs === undefined ? {} : { pollIntervalMs: this.#options.pollIntervalMs }),
     });
     this.#runner = runner;
-    registerMetrics(runner, { registry });
+    registerMetrics(runner, { registry, keys: this.#options.metrics?.keys === true });
     this.#logEvents(runner);
     try {
       await runner.ready();

@@ -13,16 +13,24 @@ export class ChildRunner {
     reject: (e: Error) => void;
   }[] = [];
 
-  /** Runs `script` with `args` under Node, with `SCALE_RUNNER` (its name) in its environment. */
+  /** What it wrote to stderr, when made with `captureStderr` (else stderr is the test's). */
+  stderr = '';
+
+  /**
+   * Runs `script` with `args` under Node, with `SCALE_RUNNER` (its name) in its environment,
+   * and stderr the test's own unless `captureStderr` (to check what a failing child says).
+   */
   constructor(
     readonly name: string,
     script: string,
     args: readonly string[],
+    options: { readonly captureStderr?: boolean } = {},
   ) {
     this.process = spawn(process.execPath, [script, ...args], {
       env: { ...process.env, SCALE_RUNNER: name },
-      stdio: ['pipe', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', options.captureStderr === true ? 'pipe' : 'inherit'],
     });
+    this.process.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     let pending = '';
     this.process.stdout?.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
@@ -39,6 +47,11 @@ export class ChildRunner {
         resolve();
       }),
     );
+  }
+
+  /** Its exit code once it has exited (null when a signal ended it), undefined before. */
+  get exitCode(): number | null | undefined {
+    return this.#exitCode;
   }
 
   /** The first line, printed already or to come, that `match`es; rejects if the child exits first. */
