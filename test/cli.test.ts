@@ -47,7 +47,7 @@ describe('slotwise command', function () {
   this.timeout(60_000);
 
   describe('usage', () => {
-    for (const command of ['migrate', 'status', 'bench', 'demo']) {
+    for (const command of ['migrate', 'status', 'bench', 'demo', 'worker', 'start', 'pack', 'dashboard']) {
       it(`${command} --help shows its usage and exits 0`, async () => {
         const { code, stdout } = await slotwise(command, '--help');
         expect(code).to.equal(0);
@@ -58,7 +58,9 @@ describe('slotwise command', function () {
     it('--help lists every command', async () => {
       const { code, stdout } = await slotwise('--help');
       expect(code).to.equal(0);
-      for (const command of ['migrate', 'status', 'bench', 'demo']) expect(stdout).to.contain(command);
+      const commands = ['migrate', 'status', 'list', 'cancel', 'pause', 'resume', 'prune', 'schedules'];
+      commands.push('worker', 'start', 'pack', 'dashboard', 'bench', 'demo');
+      for (const command of commands) expect(stdout).to.contain(command);
     });
 
     it('a bad flag exits 2 with the usage on stderr', async () => {
