@@ -237,6 +237,32 @@ if (postgres !== undefined) {
       expect(await logged(child, 'task retry scheduled')).to.include({ task: 'refuse', attempt: 1 });
     });
 
+    it('slotwise start runs once per --idempotency-key, at --priority', async () => {
+      const args = (key: string): string[] => [
+        ...[MAIN, 'start', 'hello', '--package', pkg.dir, '--database', TEST_DATABASE_URL, '--schema', schema],
+        ...['--input', '{"name":"bo"}', '--idempotency-key', key, '--priority', '7', '--json'],
+      ];
+      const first = JSON.parse((await run(process.execPath, args('order-1'))).stdout) as {
+        id: string;
+        created: boolean;
+      };
+      const again = JSON.parse((await run(process.execPath, args('order-1'))).stdout) as {
+        id: string;
+        created: boolean;
+      };
+      expect(first).to.include({ created: true, workflow: 'hello' });
+      expect(again).to.deep.equal({ ...first, created: false });
+      const text = await run(process.execPath, args('order-1').slice(0, -1));
+      expect(text.stdout).to.equal(`${first.id} (started before with this idempotency key)\n`);
+      const [row] = await knex()
+        .withSchema(schema)
+        .table('workflow_executions')
+        .where({ id: first.id })
+        .select<{ priority: number; status: string }[]>('priority', 'status');
+      expect(row).to.deep.equal({ priority: 7, status: 'Running' });
+      expect(await tasksOf(first.id)).to.have.length(2); // planned, claimed by nobody: no worker runs here
+    });
+
     it('on SIGTERM lets a task that finishes in time complete, then exits 0', async () => {
       const child = worker('a');
       await logged(child, 'worker ready');
@@ -372,6 +398,35 @@ if (postgres !== undefined) {
     });
   });
 }
+
+describe('slotwise start, bad input (exit 2, before any database)', function () {
+  this.timeout(30_000);
+  let pkg: ScratchPackage;
+  before(() => (pkg = scratchPackage()));
+  after(() => pkg.remove());
+
+  const cases: [string, string[], string][] = [
+    ['--input that is not JSON', ['hello', '--input', '{name'], '--input is not JSON'],
+    ['--input that is not an object', ['hello', '--input', '[1]'], '--input must be a JSON object, got [1]'],
+    ['an unknown workflow', ['helo'], 'no workflow `helo` in'],
+    ['a priority that is not a whole number', ['hello', '--priority', '1.5'], 'expected a whole number'],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      const outcome = await run(process.execPath, [
+        ...[MAIN, 'start', ...args, '--package', pkg.dir, '--database', 'postgres://nobody@127.0.0.1:1/none'],
+      ]).catch((error: { code: number; stderr: string }) => error);
+      expect(outcome).to.include({ code: 2 });
+      expect((outcome as { stderr: string }).stderr).to.contain(message);
+    });
+  }
+  it('an unknown workflow names those the packages have', async () => {
+    const outcome = await run(process.execPath, [MAIN, 'start', 'helo', '--package', pkg.dir]).catch(
+      (error: { stderr: string }) => error,
+    );
+    expect((outcome as { stderr: string }).stderr).to.contain('(it has: busy, failing, held, hello)');
+  });
+});
 
 describe('slotwise worker without a database', () => {
   it('exits 2 with a usage message', async () => {
