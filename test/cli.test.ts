@@ -2,6 +2,7 @@
 // the local PostgreSQL (left out when it is unreachable), and an unreachable database.
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Runner } from '../src/index.js';
@@ -61,6 +62,13 @@ describe('slotwise command', function () {
       const commands = ['migrate', 'status', 'list', 'cancel', 'pause', 'resume', 'prune', 'schedules'];
       commands.push('worker', 'start', 'pack', 'dashboard', 'bench', 'demo');
       for (const command of commands) expect(stdout).to.contain(command);
+    });
+
+    it('--version prints the package version', async () => {
+      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      };
+      expect(await slotwise('--version')).to.deep.equal({ code: 0, stdout: `${version}\n`, stderr: '' });
     });
 
     it('a bad flag exits 2 with the usage on stderr', async () => {

@@ -287,6 +287,8 @@ if (postgres !== undefined) {
       const [task] = await tasksOf(held);
       expect(task).to.deep.include({ status: 'Ready', claimed_by: null });
       expect(await workflowStatus(held)).to.equal('Running');
+      expect(await logged(first, 'task handed back')).to.include({ level: 'info', task: 'waitForGo' });
+      expect(first.lines.map(parseLine).some((l) => l?.msg === 'task run failed')).to.equal(false);
 
       const second = worker('b');
       await logged(second, 'worker ready');
@@ -296,13 +298,16 @@ if (postgres !== undefined) {
       expect((await tasksOf(held))[0]?.output).to.deep.equal({ got: 'after the restart' });
     });
 
-    it('exits at once on a second signal (128 + its number)', async () => {
+    it('answers 503 on /healthz while stopping, and exits at once on a second signal (128 + its number)', async () => {
       const child = worker('a'); // the default 30 s shutdown timeout: the first signal waits for the held task
+      const { health } = await logged(child, 'metrics listening');
       await logged(child, 'worker ready');
       const held = await start('held');
       await until(deferred(held));
       child.process.kill('SIGTERM');
       await logged(child, 'worker stopping');
+      const stopping = await fetch(String(health));
+      expect([stopping.status, await stopping.text()]).to.deep.equal([503, 'stopping\n']);
       child.process.kill('SIGINT');
       await child.exited;
       expect(child.exitCode).to.equal(130);
@@ -424,7 +429,7 @@ describe('slotwise start, bad input (exit 2, before any database)', function () 
     const outcome = await run(process.execPath, [MAIN, 'start', 'helo', '--package', pkg.dir]).catch(
       (error: { stderr: string }) => error,
     );
-    expect((outcome as { stderr: string }).stderr).to.contain('(it has: busy, failing, held, hello)');
+    expect(outcome.stderr).to.contain('(it has: busy, failing, held, hello)');
   });
 });
 
@@ -452,9 +457,11 @@ describe('the worker log', () => {
     );
     log.info('worker ready', { slots: 4, workflows: 'a,b', note: 'two words' });
     log.warn('task run failed', { error: new Error('boom') });
+    log.warn('database: Acquire connection error: Error: refused\n    at TCPConnectWrap.afterConnect');
     expect(lines).to.deep.equal([
       '2026-12-02T10:00:00.000Z info  worker ready slots=4 workflows=a,b note="two words"\n',
       '2026-12-02T10:00:00.000Z warn  task run failed error="Error: boom"\n',
+      '2026-12-02T10:00:00.000Z warn  database: Acquire connection error: Error: refused\n',
     ]);
   });
 

@@ -119,6 +119,12 @@ describe('workflow packages', function () {
         /inside the package/,
       ],
       [
+        'a manifestVersion of null',
+        (json) => (json.slotwise = { manifestVersion: null, workflows: ['./dist/workflows.js'] }),
+        'slotwise.manifestVersion',
+        /got `null`/,
+      ],
+      [
         'a manifestVersion that is not a whole number',
         (json) => (json.slotwise = { manifestVersion: '1', workflows: ['./dist/workflows.js'] }),
         'slotwise.manifestVersion',
@@ -238,15 +244,40 @@ describe('workflow packages', function () {
       pkg.editPackageJson((json) => (json.files = ['src']));
       const outcome = await exitOf(run(process.execPath, [MAIN, 'pack', pkg.dir]));
       expect(outcome.code).to.equal(1);
-      expect(outcome.stderr).to.contain('the tarball would not hold `./dist/workflows.js`');
+      expect(outcome.stderr).to.contain('the tarball would not hold `dist/workflows.js`, which workers import');
       expect(existsSync(join(pkg.dir, 'hello-workflows-1.2.0.tgz'))).to.equal(false);
+    });
+
+    it('refuses a package whose tarball would leave a task module out (exit 1)', async () => {
+      // Workflows in one module, their task in another: worker threads import the task's.
+      pkg.write(
+        'src/tasks.js',
+        "import { defineTask } from 'slotwise';\nexport const nap = defineTask('nap', () => 1);\n",
+      );
+      pkg.write(
+        'src/flows.js',
+        "import { defineWorkflow } from 'slotwise';\nimport { nap } from './tasks.js';\n" +
+          "export const napping = defineWorkflow('napping', nap);\n",
+      );
+      pkg.editPackageJson((json) => {
+        json.files = ['dist/flows.js'];
+        json.slotwise = { workflows: ['./dist/flows.js'] };
+      });
+      const outcome = await exitOf(run(process.execPath, [MAIN, 'pack', pkg.dir]));
+      expect(outcome.code).to.equal(1);
+      expect(outcome.stderr).to.contain('the tarball would not hold `dist/tasks.js`, which workers import');
+      pkg.editPackageJson((json) => (json.files = ['dist/flows.js', 'dist/tasks.js']));
+      const packed = await run(process.execPath, [MAIN, 'pack', pkg.dir, '--json']);
+      expect((JSON.parse(packed.stdout) as { workflows: string[] }).workflows).to.deep.equal(['napping']);
     });
 
     it('refuses an invalid manifest before building (exit 1, the error)', async () => {
       pkg.editPackageJson((json) => (json.slotwise = { workflows: [] }));
       const outcome = await exitOf(run(process.execPath, [MAIN, 'pack', pkg.dir]));
       expect(outcome.code).to.equal(1);
-      expect(outcome.stderr).to.contain('slotwise pack: Invalid manifest').and.contain('`slotwise.workflows`');
+      expect(outcome.stderr)
+        .to.contain('slotwise pack: SLOTWISE_MANIFEST_INVALID: Invalid manifest')
+        .and.contain('`slotwise.workflows`');
     });
 
     it('reports a failing build with its output (exit 1)', async () => {

@@ -4,11 +4,12 @@
 // (a `files` list can leave `dist/` out), and then has npm write the tarball.
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { loadPackages, findPackage } from '../package/loader.js';
+import { type LoadedPackage, findPackage, loadPackages } from '../package/loader.js';
 import { readManifest } from '../package/manifest.js';
-import { CliError } from './errors.js';
+import { CliError, messageWithCode } from './errors.js';
 
 const run = promisify(execFile);
 
@@ -38,7 +39,7 @@ async function npm(dir: string, args: readonly string[]): Promise<string> {
 }
 
 export async function packCommand(folder: string | undefined, flags: PackFlags): Promise<void> {
-  const fail = (error: unknown): CliError => new CliError(`slotwise pack: ${(error as Error).message}`, 1);
+  const fail = (error: unknown): CliError => new CliError(`slotwise pack: ${messageWithCode(error)}`, 1);
   let dir: string;
   let manifest;
   try {
@@ -48,20 +49,25 @@ export async function packCommand(folder: string | undefined, flags: PackFlags):
     throw fail(error);
   }
   if (manifest.buildScript !== null) process.stderr.write(await npm(dir, ['run', 'build']));
-  let workflows: string[];
+  let loaded: LoadedPackage | undefined;
   try {
-    const [loaded] = await loadPackages([dir]);
-    workflows = loaded?.workflows.map((w) => w.name) ?? [];
+    [loaded] = await loadPackages([dir]);
   } catch (error) {
     throw fail(error);
   }
+  const workflows = loaded?.workflows.map((w) => w.name) ?? [];
+  // What worker threads import: the workflow modules, and every module defining one of their tasks.
+  const modules = new Set(manifest.workflows.map((entry) => resolve(dir, entry)));
+  for (const task of loaded?.workflows.flatMap((w) => w.tasks) ?? []) modules.add(fileURLToPath(task.moduleUrl));
   const [dryRun] = JSON.parse(await npm(dir, ['pack', '--dry-run', '--json'])) as NpmPackEntry[];
-  const packed = new Set(dryRun?.files.map((f) => f.path) ?? []);
-  const missing = manifest.workflows.filter((entry) => !packed.has(resolve(dir, entry).slice(dir.length + 1)));
+  const packed = new Set(dryRun?.files.map((f) => join(dir, f.path)) ?? []);
+  // (Modules of dependencies come with the dependencies, not in this tarball.)
+  const inside = (path: string): boolean => !/^(\.\.|node_modules)([\\/]|$)/.test(relative(dir, path));
+  const missing = [...modules].filter((path) => inside(path) && !packed.has(path)).map((path) => relative(dir, path));
   if (missing.length > 0) {
     throw new CliError(
-      `slotwise pack: the tarball would not hold ${missing.map((m) => `\`${m}\``).join(', ')}: ` +
-        'add it to `files` in package.json (or remove it from .npmignore)',
+      `slotwise pack: the tarball would not hold ${missing.map((m) => `\`${m}\``).join(', ')}, which ` +
+        'workers import: add it to `files` in package.json (or remove it from .npmignore)',
       1,
     );
   }

@@ -1,5 +1,6 @@
 // The commands and their flags (commander). Usage errors (a bad flag, an unknown command or
 // suite) print the message and the usage on stderr and throw a CommanderError with exit code 2.
+import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_JSON_DIR, benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
@@ -16,6 +17,10 @@ import { dashboardCommand } from './dashboard.js';
 import { LOG_FORMATS } from '../service/log-lines.js';
 
 const DEFAULT_SCHEMA = 'slotwise';
+/** This package's version (package.json is at the root, three folders up from dist/src/cli/). */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 const DEFAULT_LIMIT = 20;
 
 function duration(value: string): number {
@@ -75,7 +80,10 @@ const schemaOption = (): Option =>
 /** Builds the `slotwise` program; `setExitCode` receives the outcome of a command that ran. */
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('slotwise')
-    .description('Benchmarks, the demo, and the state of workflows in a slotwise database.')
+    .description(
+      'Run packaged workflows as workers, start, watch and operate their executions, see them in a dashboard; benchmarks and the demo.',
+    )
+    .version(VERSION, '-V, --version', 'print the version of slotwise')
     .exitOverride((error) => {
       throw error.exitCode === 0 ? error : new CommanderError(2, error.code, error.message);
     })
@@ -188,7 +196,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option(
         '--lease <duration>',
-        'how long a silent worker keeps its tasks before others take them (default: 10s)',
+        'how long a silent worker keeps its tasks before others take them (default: twice --heartbeat-interval)',
       ).argParser(duration),
     )
     .addOption(

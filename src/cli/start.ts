@@ -10,7 +10,7 @@ import { migrate } from '../store/migrate.js';
 import { Store } from '../store/store.js';
 import { assertStorable } from '../workflow/context.js';
 import { type DatabaseFlags, openFromFlags } from './database.js';
-import { CliError } from './errors.js';
+import { CliError, messageWithCode } from './errors.js';
 
 export interface StartFlags extends DatabaseFlags {
   readonly package: string[];
@@ -49,7 +49,7 @@ export async function startCommand(name: string, flags: StartFlags): Promise<voi
   try {
     workflows = (await loadPackages(flags.package)).flatMap((p) => p.workflows);
   } catch (error) {
-    throw new CliError(`slotwise start: ${(error as Error).message}`, 1);
+    throw new CliError(`slotwise start: ${messageWithCode(error)}`, 1);
   }
   const workflow = workflows.find((w) => w.name === name);
   if (workflow === undefined) {

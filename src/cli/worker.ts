@@ -3,13 +3,12 @@
 // --shutdown-timeout, then abort them and hand their claims back) and it exits 0; a second signal
 // exits at once (128 + the signal's number, as a shell reports it). Start-up failures (a package
 // that does not load, a port in use, an unreachable database) exit 1 before anything is claimed.
-import { SlotwiseError } from '../errors.js';
 import type { LimitsOption } from '../slots/needs.js';
 import { validateSchema } from '../store/database.js';
 import { type LogFormat, lineLogger } from '../service/log-lines.js';
 import { Worker } from '../service/worker.js';
 import { hidePassword } from './database.js';
-import { CliError } from './errors.js';
+import { CliError, messageWithCode } from './errors.js';
 
 export interface WorkerFlags {
   readonly database?: string;
@@ -120,6 +119,5 @@ function startFailure(error: unknown, host: string, database: string): string {
     const why = code === 'EADDRINUSE' ? 'is in use' : 'may not be bound by this user';
     return `metrics port ${host}:${String(port)} ${why}: pick another --metrics-port (0 picks a free one)`;
   }
-  if (error instanceof SlotwiseError) return `${error.code}: ${hidePassword(error, database)}`;
-  return hidePassword(error, database);
+  return hidePassword(messageWithCode(error), database);
 }

@@ -77,7 +77,7 @@ export function readManifest(dir: string): PackageManifest {
       );
     }
   }
-  const manifestVersion = field.manifestVersion ?? 1;
+  const manifestVersion = field.manifestVersion === undefined ? 1 : field.manifestVersion;
   if (typeof manifestVersion !== 'number' || !Number.isInteger(manifestVersion) || manifestVersion < 1) {
     throw new ManifestInvalidError(dir, 'slotwise.manifestVersion', 'a whole number >= 1', manifestVersion);
   }

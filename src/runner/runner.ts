@@ -490,7 +490,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
     );
     this.#runs.releaseUnstarted();
     // Past the deadline: abort the runs and give their claims back; a task deaf to its signal
-    // gets about two seconds' grace, then its thread is terminated (the executor's close does that).
+    // gets a second's grace (SHUTDOWN_GRACE_MS), then its thread is terminated (the executor's close does that).
     const deadline = Number.isFinite(timeoutMs)
       ? setTimeout(() => {
           this.#runs.releaseAll(() => new RunnerClosedError());

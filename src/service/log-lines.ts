@@ -28,7 +28,8 @@ export function lineLogger(
       return;
     }
     const fields = Object.entries(details).map(([key, value]) => ` ${key}=${textValue(value)}`);
-    write(`${time} ${level.padEnd(5)} ${message}${fields.join('')}\n`);
+    // One event, one line: a message with a stack (knex's warnings carry one) keeps its first line.
+    write(`${time} ${level.padEnd(5)} ${message.split('\n', 1)[0] ?? ''}${fields.join('')}\n`);
   };
   return {
     info: (message, details) => emit('info', message, details),

@@ -1,7 +1,8 @@
 /**
  * The worker's HTTP endpoint: `GET /metrics` (Prometheus text format, from a prom-client
- * registry) and `GET /healthz` (200 `ok` while the runner holds its lease, 503 otherwise: a
- * runner that cannot renew its lease is claiming nothing and should be restarted or looked at).
+ * registry) and `GET /healthz` (200 `ok` while the runner holds its lease, 503 with the reason
+ * otherwise: a runner that cannot renew its lease is claiming nothing and should be restarted or
+ * looked at; one that is stopping is about to leave).
  * It binds to loopback unless told otherwise: metrics name workflows and limits.
  */
 import { type Server, createServer } from 'node:http';
@@ -10,8 +11,8 @@ import type { Registry } from 'prom-client';
 
 export interface MetricsServerOptions {
   readonly registry: Registry;
-  /** Whether `/healthz` answers 200. */
-  readonly healthy: () => boolean;
+  /** Null when `/healthz` answers 200; else why not, its 503 body (`lease not held`, `stopping`). */
+  readonly unhealthy: () => string | null;
   readonly port: number;
   readonly host: string;
 }
@@ -34,10 +35,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
       );
     } else if (path === '/healthz') {
-      const healthy = options.healthy();
+      const problem = options.unhealthy();
       response
-        .writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
-        .end(healthy ? 'ok\n' : 'lease not held\n');
+        .writeHead(problem === null ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
+        .end(`${problem ?? 'ok'}\n`);
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
     }

@@ -7,12 +7,13 @@
  * States: created → starting → running → stopping → stopped (a failed start goes to stopped).
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { availableParallelism } from 'node:os';
 import { loadPackages } from '../package/loader.js';
 import { registerMetrics } from '../observe/prometheus.js';
 import { Runner } from '../runner/runner.js';
 import { checkRunnable } from '../runner/start-needs.js';
-import { type LimitsOption, checkLimits } from '../slots/needs.js';
+import { TaskAbortedError } from '../errors.js';
+import { type RunnerOptions, fillRunnerOptions } from '../runner/options.js';
+import type { LimitsOption } from '../slots/needs.js';
 import type { Workflow } from '../workflow/define-workflow.js';
 import type { LineLogger } from './log-lines.js';
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
@@ -74,33 +75,25 @@ export class Worker {
       });
     }
     const workflows = packages.flatMap((p) => p.workflows);
-    this.#checkRunnable(workflows);
+    const options = this.#runnerOptions(workflows);
+    // The runner's own checks, and every workflow's needs against its slots and limits (else
+    // its tasks would sit Ready for ever), before a port is bound or a row written.
+    const filled = fillRunnerOptions(options);
+    for (const workflow of workflows) checkRunnable(workflow, filled.limits, filled.maxConcurrentTasks);
     const registry = new Registry();
     collectDefaultMetrics({ register: registry }); // process_* and nodejs_*, the names Node dashboards chart
     if (this.#options.metrics !== null) {
       const { port, host } = this.#options.metrics;
       this.#server = await startMetricsServer({
         registry,
-        healthy: () => this.#runner?.leaseHeld === true && this.#stopping === null,
+        unhealthy: () =>
+          this.#stopping !== null ? 'stopping' : this.#runner?.leaseHeld === true ? null : 'lease not held',
         port,
         host,
       });
       log.info('metrics listening', { url: `${this.#server.url}/metrics`, health: `${this.#server.url}/healthz` });
     }
-    const runner = new Runner({
-      database: this.#options.database,
-      schema: this.#options.schema,
-      workflows,
-      logger: log,
-      ...(this.#options.threads === undefined ? {} : { threads: this.#options.threads }),
-      ...(this.#options.slots === undefined ? {} : { maxConcurrentTasks: this.#options.slots }),
-      ...(this.#options.limits === undefined ? {} : { limits: this.#options.limits }),
-      ...(this.#options.leaseMs === undefined ? {} : { leaseMs: this.#options.leaseMs }),
-      ...(this.#options.heartbeatIntervalMs === undefined
-        ? {}
-        : { heartbeatIntervalMs: this.#options.heartbeatIntervalMs }),
-      ...(this.#options.pollIntervalMs === undefined ? {} : { pollIntervalMs: this.#options.pollIntervalMs }),
-    });
+    const runner = new Runner(options);
     this.#runner = runner;
     registerMetrics(runner, { registry, keys: this.#options.metrics?.keys === true });
     this.#logEvents(runner);
@@ -140,18 +133,32 @@ export class Worker {
     return this.#stopping;
   }
 
-  /** Every workflow's tasks must be runnable here: else they would sit Ready for ever. */
-  #checkRunnable(workflows: readonly Workflow[]): void {
-    const limits = checkLimits(this.#options.limits ?? {});
-    // The runner's own default, for the check: its slots default to its threads.
-    const slots = this.#options.slots ?? this.#options.threads ?? availableParallelism();
-    for (const workflow of workflows) checkRunnable(workflow, limits, slots);
+  /** The runner's options, from the worker's: the ones given, the runner's defaults for the rest. */
+  #runnerOptions(workflows: readonly Workflow[]): RunnerOptions {
+    const o = this.#options;
+    return {
+      database: o.database,
+      schema: o.schema,
+      workflows,
+      logger: o.log,
+      ...(o.threads === undefined ? {} : { threads: o.threads }),
+      ...(o.slots === undefined ? {} : { maxConcurrentTasks: o.slots }),
+      ...(o.limits === undefined ? {} : { limits: o.limits }),
+      ...(o.leaseMs === undefined ? {} : { leaseMs: o.leaseMs }),
+      ...(o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: o.heartbeatIntervalMs }),
+      ...(o.pollIntervalMs === undefined ? {} : { pollIntervalMs: o.pollIntervalMs }),
+    };
   }
 
   #logEvents(runner: Runner): void {
     const { log } = this.#options;
     runner.executor.on('taskFailed', (e) => {
-      log.warn('task run failed', { task: e.taskId, run: e.executionId, error: e.error });
+      // Aborted by the stop after --shutdown-timeout: its claim goes back to the database, it did not fail.
+      if (this.#stopping !== null && e.error instanceof TaskAbortedError) {
+        log.info('task handed back', { task: e.taskId, run: e.executionId, after: 'shutdown timeout' });
+      } else {
+        log.warn('task run failed', { task: e.taskId, run: e.executionId, error: e.error });
+      }
     });
     runner.on('taskRetryScheduled', (e) => {
       log.info('task retry scheduled', {
