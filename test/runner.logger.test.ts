@@ -1,7 +1,11 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { DatabaseUnavailableError, ErrorCode, InvalidArgumentError, Runner } from '../src/index.js';
+import { flakyWorkflow } from './fixtures/runner-tasks.js';
 import { caught, rejection } from './helpers.js';
 
 const run = promisify(execFile);
@@ -39,6 +43,28 @@ describe('Runner logging', () => {
     const retries = warnings.filter((w) => w.message.startsWith('slotwise: retrying migrating schema'));
     expect(retries.length).to.be.at.least(1);
     expect(retries[0]?.details).to.include({ runnerId: runner.runnerId });
+  });
+
+  it('logs a listener of claimed, taskRetryScheduled or tasksRecovered that throws, and runs on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slotwise-listener-'));
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message), error: () => undefined };
+    const runner = new Runner({ threads: 1, logger });
+    const thrower = (): never => {
+      throw new Error('a listener bug');
+    };
+    runner.on('claimed', thrower);
+    runner.on('taskRetryScheduled', thrower);
+    runner.on('tasksRecovered', thrower);
+    try {
+      const result = await runner.execute(flakyWorkflow, { counterFile: join(dir, 'count') });
+      expect(result.status).to.equal('Completed');
+    } finally {
+      await runner.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(warnings).to.include('slotwise: a `claimed` listener threw: a listener bug');
+    expect(warnings).to.include('slotwise: a `taskRetryScheduled` listener threw: a listener bug');
   });
 
   it('refuses a logger without warn and error', () => {

@@ -209,9 +209,12 @@ if (postgres !== undefined) {
 
       const spinning = await start('busy', { ms: 3000 });
       await until(async () => (await tasksOf(spinning)).some((t) => t.sub_status === 'Active'));
-      const busy = await scrape(metricsUrl);
-      expect(value(busy, 'slotwise_runner_limit_tasks{limit="cpu",sub_state="Active"}')).to.equal(1);
-      expect(value(busy, 'slotwise_slots_in_use')).to.equal(1);
+      // The row says Active as the claim is written, a moment before the run starts: wait for the gauges.
+      await until(
+        async () =>
+          value(await scrape(metricsUrl), 'slotwise_runner_limit_tasks{limit="cpu",sub_state="Active"}') === 1,
+      );
+      expect(value(await scrape(metricsUrl), 'slotwise_slots_in_use')).to.equal(1);
       await until(async () => (await workflowStatus(spinning)) === 'Completed');
 
       await (await signaller()).signal(held, 'go', { at: 'now' });
@@ -314,6 +317,32 @@ if (postgres !== undefined) {
       expect(await logged(child, 'second signal: exiting now')).to.include({ level: 'warn', signal: 'SIGINT' });
     });
 
+    it('stops during start-up on SIGTERM: no runner is made, exit 0', async () => {
+      // A workflow module that waits, as it loads, for a file the test writes once the signal is in.
+      pkg.write(
+        'dist/slow.js',
+        "import { existsSync } from 'node:fs';\n" +
+          "console.log(JSON.stringify({ msg: 'module waiting' }));\n" +
+          "while (!existsSync(new URL('./go', import.meta.url))) await new Promise((r) => setTimeout(r, 10));\n" +
+          "export * from './workflows.js';\n",
+      );
+      pkg.editPackageJson((json) => (json.slotwise = { workflows: ['./dist/slow.js'] }));
+      const child = worker('slow');
+      await logged(child, 'module waiting');
+      child.process.kill('SIGTERM');
+      await logged(child, 'signal received: stopping');
+      pkg.write('dist/go', '');
+      await child.exited;
+      expect(child.exitCode).to.equal(0);
+      const messages = child.lines.map((l) => parseLine(l)?.msg);
+      expect(messages).to.include('package loaded').and.include('worker stopped');
+      expect(messages).to.not.include('metrics listening').and.not.include('worker ready');
+      const runners = await knex().raw<{ rows: { exists: boolean }[] }>('SELECT to_regclass(?) IS NOT NULL AS exists', [
+        `${schema}.runners`,
+      ]);
+      expect(runners.rows[0]?.exists, 'the schema was never migrated: no runner started').to.equal(false);
+    });
+
     it('refuses a package that fails to load: exit 1, the error, and nothing claimed', async () => {
       const held = await start('held'); // written while the package still loads
       pkg.write('dist/workflows.js', "throw new Error('missing SECRET_KEY');\n");
@@ -414,6 +443,11 @@ describe('slotwise start, bad input (exit 2, before any database)', function () 
     ['--input that is not JSON', ['hello', '--input', '{name'], '--input is not JSON'],
     ['--input that is not an object', ['hello', '--input', '[1]'], '--input must be a JSON object, got [1]'],
     ['an unknown workflow', ['helo'], 'no workflow `helo` in'],
+    [
+      'an input its task cannot make a concurrency key of',
+      ['held', '--input', '{"tenant":5}'],
+      'concurrencyKey(input)',
+    ],
     ['a priority that is not a whole number', ['hello', '--priority', '1.5'], 'expected a whole number'],
   ];
   for (const [what, args, message] of cases) {

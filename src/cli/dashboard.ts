@@ -13,17 +13,20 @@ export interface DashboardFlags extends DatabaseFlags {
 }
 
 export async function dashboardCommand(flags: DashboardFlags): Promise<void> {
-  const { database, schema, shown } = await openFromFlags(flags, 'dashboard');
-  let dashboard;
+  const { database, schema, shown, url } = await openFromFlags(flags, 'dashboard');
   try {
-    // Checked here too (startDashboard checks it as well) for a message that names the database.
+    // Checked here (startDashboard checks it as well) for a message that names the database.
     const problem = await schemaProblem(database.knex, schema);
     if (problem !== null) {
       throw new CliError(`slotwise dashboard: schema ${schema} of ${shown} ${problem}: run slotwise migrate`, 1);
     }
-    dashboard = await startDashboard({ database: database.knex, schema, port: flags.port, host: flags.host });
+  } finally {
+    await database.close(); // the command's short-timeout probe; the server opens its own pool
+  }
+  let dashboard;
+  try {
+    dashboard = await startDashboard({ database: url, schema, port: flags.port, host: flags.host });
   } catch (error) {
-    await database.close();
     throw listenFailure(error, flags) ?? error;
   }
   process.stdout.write(`slotwise dashboard: ${dashboard.url}\n`);
@@ -37,7 +40,6 @@ export async function dashboardCommand(flags: DashboardFlags): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await dashboard.close();
-    await database.close();
   }
 }
 

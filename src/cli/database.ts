@@ -17,14 +17,22 @@ export interface OpenedDatabase {
   readonly schema: string;
   /** The connection string with its password hidden. */
   readonly shown: string;
+  /** The connection string as given. */
+  readonly url: string;
 }
 
-/** Opens the database the flags (or DATABASE_URL) name and checks that it answers. */
-export async function openFromFlags(flags: DatabaseFlags, command: string): Promise<OpenedDatabase> {
+/** The connection string the flags (or DATABASE_URL) name; a usage error (exit 2) when none does. */
+export function databaseUrl(flags: { readonly database?: string | undefined }, command: string): string {
   const url = flags.database ?? process.env.DATABASE_URL;
   if (url === undefined || url === '') {
     throw new CliError(`slotwise ${command}: no database: give --database URL or set DATABASE_URL`, 2);
   }
+  return url;
+}
+
+/** Opens the database the flags (or DATABASE_URL) name and checks that it answers. */
+export async function openFromFlags(flags: DatabaseFlags, command: string): Promise<OpenedDatabase> {
+  const url = databaseUrl(flags, command);
   let schema: string;
   let database: Database;
   try {
@@ -42,7 +50,7 @@ export async function openFromFlags(flags: DatabaseFlags, command: string): Prom
     await database.close();
     throw new CliError(`slotwise ${command}: database ${shown} is unreachable: ${hidePassword(error, url)}`, 1);
   }
-  return { database, schema, shown };
+  return { database, schema, shown, url };
 }
 
 /** An error's message, with the URL's password (if any) masked wherever it appears. */

@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type LoadedPackage, findPackage, loadPackages } from '../package/loader.js';
-import { readManifest } from '../package/manifest.js';
+import { isInside, readManifest } from '../package/manifest.js';
 import { CliError, messageWithCode } from './errors.js';
 
 const run = promisify(execFile);
@@ -62,7 +62,7 @@ export async function packCommand(folder: string | undefined, flags: PackFlags):
   const [dryRun] = JSON.parse(await npm(dir, ['pack', '--dry-run', '--json'])) as NpmPackEntry[];
   const packed = new Set(dryRun?.files.map((f) => join(dir, f.path)) ?? []);
   // (Modules of dependencies come with the dependencies, not in this tarball.)
-  const inside = (path: string): boolean => !/^(\.\.|node_modules)([\\/]|$)/.test(relative(dir, path));
+  const inside = (path: string): boolean => isInside(dir, path) && !isInside(join(dir, 'node_modules'), path);
   const missing = [...modules].filter((path) => inside(path) && !packed.has(path)).map((path) => relative(dir, path));
   if (missing.length > 0) {
     throw new CliError(

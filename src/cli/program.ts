@@ -17,10 +17,12 @@ import { dashboardCommand } from './dashboard.js';
 import { LOG_FORMATS } from '../service/log-lines.js';
 
 const DEFAULT_SCHEMA = 'slotwise';
+
 /** This package's version (package.json is at the root, three folders up from dist/src/cli/). */
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+function version(): string {
+  const file = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 const DEFAULT_LIMIT = 20;
 
 function duration(value: string): number {
@@ -83,7 +85,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description(
       'Run packaged workflows as workers, start, watch and operate their executions, see them in a dashboard; benchmarks and the demo.',
     )
-    .version(VERSION, '-V, --version', 'print the version of slotwise')
+    .version(version(), '-V, --version', 'print the version of slotwise')
     .exitOverride((error) => {
       throw error.exitCode === 0 ? error : new CommanderError(2, error.code, error.message);
     })
@@ -225,7 +227,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('start')
-    .description("Start an execution of a package's workflow and print its id; the schema's workers run it.")
+    .description(
+      "Start an execution of a package's workflow and print its id; the schema's workers run it. Migrates the schema if need be.",
+    )
     .argument('<workflow>', 'the workflow name')
     .addOption(
       new Option(

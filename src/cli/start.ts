@@ -4,12 +4,13 @@
 // needs), which the execution's rows are planned from, as `runner.start` plans them.
 import { SlotwiseError } from '../errors.js';
 import { loadPackages } from '../package/loader.js';
+import { keyOf } from '../slots/needs.js';
 import { checkStartOptions } from '../runner/start-needs.js';
 import { Transitions, planExecutions } from '../runner/transitions.js';
 import { migrate } from '../store/migrate.js';
 import { Store } from '../store/store.js';
 import { assertStorable } from '../workflow/context.js';
-import { type DatabaseFlags, openFromFlags } from './database.js';
+import { type DatabaseFlags, hidePassword, openFromFlags } from './database.js';
 import { CliError, messageWithCode } from './errors.js';
 
 export interface StartFlags extends DatabaseFlags {
@@ -57,7 +58,13 @@ export async function startCommand(name: string, flags: StartFlags): Promise<voi
       `no workflow \`${name}\` in ${flags.package.join(', ')} (it has: ${workflows.map((w) => w.name).join(', ')})`,
     );
   }
-  const { database, schema } = await openFromFlags(flags, 'start');
+  try {
+    for (const task of workflow.tasks) keyOf(task.needs, input); // a key its function cannot make from this input
+  } catch (error) {
+    if (error instanceof SlotwiseError) throw usage(error.message);
+    throw error;
+  }
+  const { database, schema, url } = await openFromFlags(flags, 'start');
   try {
     await migrate(database.knex, schema);
     const transitions = new Transitions(new Store(database.knex, schema, true), {
@@ -71,6 +78,8 @@ export async function startCommand(name: string, flags: StartFlags): Promise<voi
     } else {
       process.stdout.write(`${started.id}${started.created ? '' : ' (started before with this idempotency key)'}\n`);
     }
+  } catch (error) {
+    throw new CliError(`slotwise start: ${hidePassword(messageWithCode(error), url)}`, 1);
   } finally {
     await database.close();
   }

@@ -7,7 +7,7 @@ import type { LimitsOption } from '../slots/needs.js';
 import { validateSchema } from '../store/database.js';
 import { type LogFormat, lineLogger } from '../service/log-lines.js';
 import { Worker } from '../service/worker.js';
-import { hidePassword } from './database.js';
+import { databaseUrl, hidePassword } from './database.js';
 import { CliError, messageWithCode } from './errors.js';
 
 export interface WorkerFlags {
@@ -41,7 +41,7 @@ export function parseLimits(text: string): LimitsOption {
       throw new Error(`expected JSON limits such as {"gpu":2}: ${(error as Error).message}`);
     }
   }
-  const limits: Record<string, number> = {};
+  const limits: Record<string, number> = Object.create(null) as Record<string, number>; // `__proto__=2` is a name too
   for (const pair of trimmed.split(',')) {
     const match = /^\s*([^=\s]+)\s*=\s*(\d+)\s*$/.exec(pair);
     if (match === null) throw new Error(`expected name=max pairs such as gpu=2,api=8, got ${JSON.stringify(pair)}`);
@@ -51,10 +51,7 @@ export function parseLimits(text: string): LimitsOption {
 }
 
 export async function workerCommand(packages: string[], flags: WorkerFlags): Promise<void> {
-  const database = flags.database ?? process.env.DATABASE_URL;
-  if (database === undefined || database === '') {
-    throw new CliError('slotwise worker: no database: give --database URL or set DATABASE_URL', 2);
-  }
+  const database = databaseUrl(flags, 'worker');
   let schema: string;
   try {
     schema = validateSchema(flags.schema);
@@ -101,7 +98,7 @@ export async function workerCommand(packages: string[], flags: WorkerFlags): Pro
     try {
       await worker.start();
     } catch (error) {
-      await worker.stop();
+      await worker.stop().catch(() => undefined); // (the start's error is the one to tell)
       throw new CliError(`slotwise worker: ${startFailure(error, flags.metricsHost, database)}`, 1);
     }
     await signal;
@@ -114,10 +111,13 @@ export async function workerCommand(packages: string[], flags: WorkerFlags): Pro
 /** The one line a failed start prints: a taken port said plainly, a library error as its message. */
 function startFailure(error: unknown, host: string, database: string): string {
   const code = (error as { code?: unknown }).code;
+  const port = (error as { port?: unknown }).port;
   if (code === 'EADDRINUSE' || code === 'EACCES') {
-    const port = (error as { port?: unknown }).port;
     const why = code === 'EADDRINUSE' ? 'is in use' : 'may not be bound by this user';
     return `metrics port ${host}:${String(port)} ${why}: pick another --metrics-port (0 picks a free one)`;
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return `cannot bind ${host}:${String(port)}: no such address on this machine (see --metrics-host)`;
   }
   return hidePassword(messageWithCode(error), database);
 }

@@ -91,7 +91,7 @@ export function readManifest(dir: string): PackageManifest {
   workflows.forEach((entry: unknown, index) => {
     const at = `slotwise.workflows[${String(index)}]`;
     if (typeof entry !== 'string' || entry === '') throw new ManifestInvalidError(dir, at, 'a module path', entry);
-    if (isAbsolute(entry) || relative(dir, resolve(dir, entry)).startsWith('..')) {
+    if (isAbsolute(entry) || !isInside(dir, resolve(dir, entry))) {
       throw new ManifestInvalidError(dir, at, 'a path inside the package, relative to its package.json', entry);
     }
   });
@@ -118,4 +118,9 @@ export function workflowModulePaths(manifest: PackageManifest): string[] {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Whether `path` is `dir` or below it (`..cache/x.js` is below; `../x.js` is not). */
+export function isInside(dir: string, path: string): boolean {
+  return !/^\.\.([\\/]|$)/.test(relative(dir, path));
 }

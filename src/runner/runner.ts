@@ -9,6 +9,7 @@ import {
   WorkflowCancelledError,
   WorkflowEndedError,
   WorkflowNotFoundError,
+  messageOf,
 } from '../errors.js';
 import { ControlStore, parseControlNotice } from '../store/control.js';
 import type { CancelOptions, CancelResult } from './control-options.js';
@@ -132,7 +133,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       signals: this.#signals,
       onRetriesScheduled: (retries) => {
         if (this.listenerCount('taskRetryScheduled') === 0) return;
-        for (const retry of retries) this.emit('taskRetryScheduled', retry);
+        for (const retry of retries) this.#tell('taskRetryScheduled', retry);
       },
     });
     this.#leaseKeeper = new LeaseKeeper(this.#leases, {
@@ -149,7 +150,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
       onLapsed: () => this.#runs.releaseAll((id) => new ClaimLostError(id)),
       recover: async (orphans) => {
         const readied = await this.#transitions.recover(orphans, (name) => this.#workflows.get(name));
-        if (readied > 0) this.emit('tasksRecovered', { count: readied });
+        if (readied > 0) this.#tell('tasksRecovered', { count: readied });
         if (readied > 0) {
           this.options.logger.warn(`slotwise: took over ${String(readied)} task(s) of runners that died`, {
             runnerId: this.runnerId,
@@ -202,7 +203,7 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
               limits: this.options.limits,
             })
           : this.#store.claimReady(free, names, this.runnerId, { leaseMarginMs, exclude }));
-        this.emit('claimed', { count: claimed.length, durationMs: performance.now() - sentAt });
+        this.#tell('claimed', { count: claimed.length, durationMs: performance.now() - sentAt });
         return claimed;
       },
       nextLookMs: () => {
@@ -457,6 +458,19 @@ export class Runner extends EventEmitter<RunnerEvents> implements AsyncDisposabl
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * Emits an event told from inside a claim, a recovery or a committed write: a listener that
+   * throws is logged, and never let into that path (a claim's rows are taken already, a write
+   * is committed: failing them now would lose or repeat work).
+   */
+  #tell<K extends 'taskRetryScheduled' | 'tasksRecovered' | 'claimed'>(event: K, ...args: RunnerEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: RunnerEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.options.logger.warn(`slotwise: a \`${event}\` listener threw: ${messageOf(error)}`, { error });
+    }
   }
 
   async #start(): Promise<void> {

@@ -114,7 +114,10 @@ export class TaskRuns {
     return [...this.#live.values()].map((live) => live.claim);
   }
 
-  /** The named limits' and per-key limits' units of the runs here, counted by sub-state. */
+  /**
+   * The named limits' and per-key limits' units of the runs here, counted by the sub-state the
+   * database has (a run back from a wait counts Deferred until its unit is taken back and written).
+   */
   heldUnits(): HeldUnits[] {
     const counts = new Map<
       string,
@@ -130,9 +133,9 @@ export class TaskRuns {
     for (const live of this.#live.values()) {
       if (!live.started || live.fate !== 'own') continue;
       const { claim } = live;
-      for (const limit of claim.limits) count('limit', limit, null, live.wanted);
+      for (const limit of claim.limits) count('limit', limit, null, live.written);
       if (claim.per_key_limit !== null && claim.concurrency_key !== null) {
-        count('key', claim.task_id, claim.concurrency_key, live.wanted);
+        count('key', claim.task_id, claim.concurrency_key, live.written);
       }
     }
     return [...counts.values()];

@@ -11,6 +11,8 @@ export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 
 export type Level = 'info' | 'warn' | 'error';
 
+const LINE_KEYS = new Set(['time', 'level', 'msg']);
+
 export interface LineLogger extends Logger {
   info(message: string, details?: Record<string, unknown>): void;
 }
@@ -24,7 +26,9 @@ export function lineLogger(
   const emit = (level: Level, message: string, details: Record<string, unknown> = {}): void => {
     const time = now().toISOString();
     if (format === 'json') {
-      write(`${JSON.stringify({ time, level, msg: message, ...plain(details) })}\n`);
+      // The line's own keys come first and stay its own: a detail of one of those names is dropped.
+      const fields = Object.entries(plain(details)).filter(([key]) => !LINE_KEYS.has(key));
+      write(`${JSON.stringify({ time, level, msg: message, ...Object.fromEntries(fields) })}\n`);
       return;
     }
     const fields = Object.entries(details).map(([key, value]) => ` ${key}=${textValue(value)}`);

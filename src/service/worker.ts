@@ -4,11 +4,12 @@
  * packages load and are checked, and the metrics port is bound, before the runner exists, so a
  * broken package or a taken port stops start-up before anything is claimed.
  *
- * States: created → starting → running → stopping → stopped (a failed start goes to stopped).
+ * Its life: `start` (once) → running → `stop` (once; during a start, after that start's current
+ * step) → stopped. A failed start closes what it made and rejects; `stop` then resolves.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadPackages } from '../package/loader.js';
-import { registerMetrics } from '../observe/prometheus.js';
+import { type RegisteredMetrics, registerMetrics } from '../observe/prometheus.js';
 import { Runner } from '../runner/runner.js';
 import { checkRunnable } from '../runner/start-needs.js';
 import { TaskAbortedError } from '../errors.js';
@@ -46,7 +47,10 @@ export class Worker {
   readonly #options: WorkerOptions;
   #runner: Runner | null = null;
   #server: MetricsServer | null = null;
+  #metrics: RegisteredMetrics | null = null;
+  #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
+  #tornDown: Promise<void> | null = null;
 
   constructor(options: WorkerOptions) {
     this.#options = options;
@@ -62,8 +66,33 @@ export class Worker {
     return this.#server?.url ?? null;
   }
 
-  /** Loads the packages, binds the metrics port, starts the runner and waits for it to be ready. */
-  async start(): Promise<void> {
+  /**
+   * Loads the packages, binds the metrics port, starts the runner and waits for it to be ready.
+   * Called again, it returns the first call's promise. A `stop` during it ends it early: before
+   * the runner exists, none is made; after, the runner is closed once it is ready.
+   */
+  start(): Promise<void> {
+    this.#starting ??= this.#start().catch(async (error: unknown) => {
+      await this.#tearDown();
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  /**
+   * Stops claiming, lets running tasks finish within `shutdownTimeoutMs` (then aborts them and
+   * hands their claims back to the database for another runner), and closes the endpoint. A
+   * start under way is let settle first (its next step sees the stop and goes no further).
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#starting?.catch(() => undefined); // its failure is start()'s to report
+      await this.#tearDown();
+    })();
+    return this.#stopping;
+  }
+
+  async #start(): Promise<void> {
     const { log } = this.#options;
     const packages = await loadPackages(this.#options.packages, this.#options.cwd);
     for (const loaded of packages) {
@@ -80,6 +109,7 @@ export class Worker {
     // its tasks would sit Ready for ever), before a port is bound or a row written.
     const filled = fillRunnerOptions(options);
     for (const workflow of workflows) checkRunnable(workflow, filled.limits, filled.maxConcurrentTasks);
+    if (this.#stopping !== null) return;
     const registry = new Registry();
     collectDefaultMetrics({ register: registry }); // process_* and nodejs_*, the names Node dashboards chart
     if (this.#options.metrics !== null) {
@@ -93,16 +123,13 @@ export class Worker {
       });
       log.info('metrics listening', { url: `${this.#server.url}/metrics`, health: `${this.#server.url}/healthz` });
     }
+    if (this.#stopping !== null) return;
     const runner = new Runner(options);
     this.#runner = runner;
-    registerMetrics(runner, { registry, keys: this.#options.metrics?.keys === true });
+    this.#metrics = registerMetrics(runner, { registry, keys: this.#options.metrics?.keys === true });
     this.#logEvents(runner);
-    try {
-      await runner.ready();
-    } catch (error) {
-      await this.stop();
-      throw error;
-    }
+    await runner.ready();
+    if (this.#stopping !== null) return;
     log.info('worker ready', {
       runner: runner.runnerId,
       schema: this.#options.schema,
@@ -112,12 +139,9 @@ export class Worker {
     });
   }
 
-  /**
-   * Stops claiming, lets running tasks finish within `shutdownTimeoutMs` (then aborts them and
-   * hands their claims back to the database for another runner), and closes the endpoint.
-   */
-  stop(): Promise<void> {
-    this.#stopping ??= (async () => {
+  /** Closes what the start made, once: the runner (gracefully), the metrics, the endpoint. */
+  #tearDown(): Promise<void> {
+    this.#tornDown ??= (async () => {
       const runner = this.#runner;
       if (runner !== null) {
         const running = runner.executor.metrics();
@@ -127,10 +151,11 @@ export class Worker {
         });
         await runner.close({ timeoutMs: this.#options.shutdownTimeoutMs });
       }
+      this.#metrics?.remove();
       await this.#server?.close();
       this.#options.log.info('worker stopped');
     })();
-    return this.#stopping;
+    return this.#tornDown;
   }
 
   /** The runner's options, from the worker's: the ones given, the runner's defaults for the rest. */
