@@ -4,7 +4,6 @@
 // markup in inputs, outputs and schedule names shows as text and never runs, the page makes no
 // request to any other origin, refreshes by itself, and its screenshots are not blank. With
 // SLOTWISE_SCREENSHOT_DIR set, the two screenshots are written there (docs/images/ holds them).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -16,23 +15,11 @@ import { Runner } from '../src/index.js';
 import { type Dashboard, startDashboard } from '../src/dashboard/server.js';
 import { TEST_DATABASE_URL, backends, dropSchema, freshSchema } from './db.js';
 import { until } from './helpers.js';
+import { findChromium } from './support/chromium.js';
 import { XSS, busyWorkflow, dashboardPipeline, failingUpload } from './fixtures/dashboard-tasks.js';
 
 const postgres = (await backends()).find((b) => b.name === 'postgres');
 const XSS_SCHEDULE = `<img src=x onerror="window.__xss=3"> nightly`;
-
-/** Chromium's path, or null; CI requires it (SLOTWISE_REQUIRE_CHROMIUM=1). */
-function findChromium(): string | null {
-  for (const name of [process.env.CHROMIUM_PATH, 'chromium', 'chromium-browser']) {
-    if (name === undefined) continue;
-    try {
-      return execFileSync('sh', ['-c', `command -v "${name}"`], { encoding: 'utf8' }).trim() || null;
-    } catch {
-      // not this one
-    }
-  }
-  return null;
-}
 
 /** Distinct colours among a sample of the screenshot's pixels, and how many of them are not white. */
 function colourStats(png: Buffer): { colours: number; nonWhite: number } {

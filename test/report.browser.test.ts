@@ -1,7 +1,6 @@
 // The benchmark report, opened in a real headless browser (Debian's Chromium, which .ci/run
 // installs): it loads with no console error, its slot timeline has one lane per slot, and a
 // screenshot of it is not blank.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -14,21 +13,9 @@ import { REPOSITORY_RESULTS, type SavedResult, readResults } from '../benchmarks
 import { type Timeline, TimelineRecorder } from '../src/index.js';
 import { deferOnSignal, spin } from './fixtures/tasks.js';
 import { createExecutor, createSignals, nextEvent, raise } from './helpers.js';
+import { findChromium } from './support/chromium.js';
 
 const SLOTS = 2;
-
-/** Chromium's path, or null; CI requires it (SLOTWISE_REQUIRE_CHROMIUM=1). */
-function findChromium(): string | null {
-  for (const name of [process.env.CHROMIUM_PATH, 'chromium', 'chromium-browser']) {
-    if (name === undefined) continue;
-    try {
-      return execFileSync('sh', ['-c', `command -v "${name}"`], { encoding: 'utf8' }).trim() || null;
-    } catch {
-      // not this one
-    }
-  }
-  return null;
-}
 
 /** A real timeline: CPU runs and a deferral on an executor of two slots. */
 async function recordTimeline(): Promise<Timeline> {
